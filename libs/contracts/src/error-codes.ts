@@ -1,0 +1,20 @@
+/** Stable error codes; HTTP status and RMQ mapping live in server-kit. */
+export enum ErrorCode {
+  ClientUnknown = 'CLIENT_UNKNOWN',
+  ClientBadSecret = 'CLIENT_BAD_SECRET',
+  ClientDeactivated = 'CLIENT_DEACTIVATED',
+  ClientExists = 'CLIENT_EXISTS',
+  ClientNameInvalid = 'CLIENT_NAME_INVALID',
+  SessionInvalid = 'SESSION_INVALID',
+  AdminTokenInvalid = 'ADMIN_TOKEN_INVALID',
+  FileSeqTaken = 'FILE_SEQ_TAKEN',
+  FileNotFound = 'FILE_NOT_FOUND',
+  DxInvalid = 'DX_INVALID',
+  DxWrongClient = 'DX_WRONG_CLIENT',
+  ChecksumMismatch = 'CHECKSUM_MISMATCH',
+  EpochMismatch = 'EPOCH_MISMATCH',
+  ValidationFailed = 'VALIDATION_FAILED',
+  RouteNotFound = 'ROUTE_NOT_FOUND',
+  DependencyUnavailable = 'DEPENDENCY_UNAVAILABLE',
+  Internal = 'INTERNAL',
+}

@@ -1,0 +1,107 @@
+/** Wire types of the gateway's agent API (port GATEWAY_PORT) and admin API (port ADMIN_PORT). */
+
+export interface ErrorBody {
+  error: { code: string; message: string; correlationId: string; details?: Record<string, unknown> };
+}
+
+export interface OpenSessionRequest {
+  client: string;
+  secret: string;
+  agentVersion: string;
+  formatVersion: number;
+}
+export interface OpenSessionResponse {
+  sessionId: string;
+  token: string;
+  expiresAt: string;
+  /** Highest file seq the server already holds for this client (0 for none). */
+  lastUploadedFileSeq: number;
+  /** The user login registered for this client; the agent records it on its transactions. */
+  userLogin: string;
+}
+
+export type UploadStatus = 'stored' | 'duplicate';
+export interface UploadResponse {
+  status: UploadStatus;
+  fileSeq: number;
+}
+
+export interface OutboundFileView {
+  fileSeq: number;
+  kind: 'changes' | 'extract';
+  size: number;
+  sha256: string;
+  txnCount: number;
+}
+export interface DownloadListResponse {
+  epoch: number;
+  files: OutboundFileView[];
+  /** True while the router prepares this client's (re)extract; poll again shortly. */
+  extractPending: boolean;
+}
+export interface DownloadAckRequest {
+  epoch: number;
+  upToFileSeq: number;
+}
+
+export interface SyncResult {
+  ok: boolean;
+  uploadedFiles: number;
+  downloadedFiles: number;
+  message?: string;
+}
+export interface CloseSessionRequest {
+  result: SyncResult;
+}
+
+export type ClientStatus = 'active' | 'deactivated';
+export interface ClientView {
+  name: string;
+  userLogin: string;
+  status: ClientStatus;
+  createdAt: string;
+  lastSyncAt: string | null;
+  lastSyncResult: SyncResult | null;
+}
+export interface AddClientRequest {
+  name: string;
+  userLogin: string;
+}
+export interface ClientWithSecret {
+  client: ClientView;
+  /** Shown once; only a slow hash is stored. */
+  secret: string;
+}
+
+export type InboxFileStatus = 'received' | 'applied' | 'quarantined';
+export interface InboxFileView {
+  client: string;
+  fileSeq: number;
+  status: InboxFileStatus;
+  /** 'waiting' is derived: received but behind a quarantined or unapplied earlier file. */
+  waiting: boolean;
+  size: number;
+  sha256: string;
+  txnCount: number;
+  reason: string | null;
+  receivedAt: string;
+  appliedAt: string | null;
+}
+
+export type ConflictKind = 'update-update' | 'update-delete' | 'duplicate-key';
+export interface ConflictView {
+  id: string;
+  at: string;
+  kind: ConflictKind;
+  table: string;
+  rowId: string;
+  column: string | null;
+  serverValue: unknown;
+  clientValue: unknown;
+  serverOrigin: string | null;
+  clientOrigin: string;
+  serverAt: string | null;
+  clientAt: string;
+  policy: string;
+  winner: 'server' | 'client';
+}

@@ -1,0 +1,4 @@
+export * from './http';
+export * from './rmq';
+export * from './error-codes';
+export * from './client-name';

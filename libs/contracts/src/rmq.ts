@@ -1,0 +1,66 @@
+import type { SyncResult } from './http';
+
+/** RabbitMQ queue names and message patterns. Every queue name is prefixed with QUEUE_PREFIX. */
+
+export const queues = {
+  registryRpc: 'registry.rpc',
+  inboxStoreRpc: 'inbox-store.rpc',
+  dxInbox: 'dx.inbox',
+  routerKick: 'router.kick',
+} as const;
+export type QueueKey = keyof typeof queues;
+
+export function queueName(prefix: string, key: QueueKey): string {
+  return prefix ? `${prefix}.${queues[key]}` : queues[key];
+}
+
+export const patterns = {
+  registryAuthenticate: 'registry.authenticate',
+  registryAdd: 'registry.add',
+  registryList: 'registry.list',
+  registryGet: 'registry.get',
+  registryDeactivate: 'registry.deactivate',
+  registryRotateSecret: 'registry.rotate-secret',
+  registryRecordSync: 'registry.record-sync',
+  registryReextract: 'registry.reextract',
+  inboxList: 'inbox.list',
+  inboxRetry: 'inbox.retry',
+  dxFileReceived: 'dx.file.received',
+  routerKick: 'router.kick',
+} as const;
+
+export interface AuthenticateMessage {
+  name: string;
+  secret: string;
+}
+export interface ClientNameMessage {
+  name: string;
+}
+export interface DxFileReceivedEvent {
+  client: string;
+  fileSeq: number;
+  objectKey: string;
+  sha256: string;
+  size: number;
+}
+export interface RouterKickEvent {
+  reason: string;
+  client?: string;
+}
+export interface InboxRetryMessage {
+  client: string;
+  fileSeq: number;
+}
+export interface AddClientMessage {
+  name: string;
+  userLogin: string;
+}
+export interface RecordSyncMessage {
+  name: string;
+  result: SyncResult;
+}
+export interface InboxListMessage {
+  client: string;
+}
+/** Header that carries the caller's correlation id on every RPC request. */
+export const CORRELATION_HEADER = 'x-correlation-id';
