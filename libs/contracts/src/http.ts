@@ -62,6 +62,8 @@ export interface ClientView {
   createdAt: string;
   lastSyncAt: string | null;
   lastSyncResult: SyncResult | null;
+  /** When an administrator last asked for a re-extract (null: never). */
+  extractRequestedAt?: string | null;
 }
 export interface AddClientRequest {
   name: string;

@@ -1,6 +1,5 @@
-import type { SyncResult } from './http';
-
 /** RabbitMQ queue names and message patterns. Every queue name is prefixed with QUEUE_PREFIX. */
+import type { SyncResult } from './http';
 
 export const queues = {
   registryRpc: 'registry.rpc',

@@ -2,3 +2,8 @@ export * from './types';
 export * from './schema-error';
 export * from './define-schema';
 export * from './sales.schema';
+export * from './sqlite';
+export * from './postgres/visibility';
+export * from './postgres/ddl';
+export * from './postgres/capture';
+export * from './postgres/codec';

@@ -1,0 +1,71 @@
+import type { ClientView, ConflictView, InboxFileView } from '@outpost/contracts';
+
+/** A plain text table: a header row, then one row per record, columns padded to their widest cell. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+}
+
+const dash = (v: string | null | undefined) => v ?? '-';
+
+export function clientsTable(clients: ClientView[]): string {
+  if (clients.length === 0)
+    return 'No clients registered. Add one with: sync-admin clients add NAME --user LOGIN\n';
+  return table(
+    ['NAME', 'USER', 'STATUS', 'LAST SYNC', 'RESULT'],
+    clients.map((c) => [
+      c.name,
+      c.userLogin,
+      c.status,
+      dash(c.lastSyncAt),
+      c.lastSyncResult
+        ? c.lastSyncResult.ok
+          ? 'ok'
+          : `failed${c.lastSyncResult.message ? `: ${c.lastSyncResult.message}` : ''}`
+        : '-',
+    ]),
+  );
+}
+
+export function inboxTable(client: string, files: InboxFileView[]): string {
+  if (files.length === 0) return `The inbox of ${client} is empty.\n`;
+  const count = (pred: (f: InboxFileView) => boolean) => files.filter(pred).length;
+  const summary =
+    `${client}: ${count((f) => f.status === 'received' && !f.waiting)} received, ${count((f) => f.status === 'applied')} applied, ` +
+    `${count((f) => f.waiting)} waiting, ${count((f) => f.status === 'quarantined')} quarantined\n`;
+  const rows = files.map((f) => [
+    String(f.fileSeq),
+    f.waiting ? 'waiting' : f.status,
+    String(f.txnCount),
+    String(f.size),
+    f.receivedAt,
+    f.status === 'quarantined'
+      ? dash(f.reason)
+      : f.waiting
+        ? 'behind an earlier file that is not applied'
+        : '',
+  ]);
+  return summary + table(['FILE', 'STATUS', 'TXNS', 'BYTES', 'RECEIVED', 'REASON'], rows);
+}
+
+export function conflictsTable(conflicts: ConflictView[]): string {
+  if (conflicts.length === 0) return 'No conflicts.\n';
+  return table(
+    ['AT', 'CLIENT', 'KIND', 'TABLE', 'ROW', 'COLUMN', 'WINNER', 'POLICY'],
+    conflicts.map((c) => [
+      c.at,
+      c.clientOrigin,
+      c.kind,
+      c.table,
+      c.rowId,
+      dash(c.column),
+      c.winner,
+      c.policy,
+    ]),
+  );
+}

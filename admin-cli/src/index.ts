@@ -1,0 +1,2 @@
+export { AdminApi, AdminApiError } from './admin-api';
+export { buildProgram, errorLine } from './program';

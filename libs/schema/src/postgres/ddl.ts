@@ -1,0 +1,88 @@
+import type { ColumnDef, ColumnType, Schema, TableDef } from '../types';
+
+/** Identifiers come only from a validated schema definition; quoting still guards reserved words. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function postgresColumnType(col: ColumnDef): string {
+  const types: Record<ColumnType, string> = {
+    uuid: 'uuid',
+    text: 'text',
+    integer: 'bigint',
+    decimal: `numeric(${col.precision ?? 18},${col.scale ?? 0})`,
+    boolean: 'boolean',
+    date: 'date',
+    timestamp: 'timestamptz',
+    json: 'jsonb',
+  };
+  return types[col.type];
+}
+
+/** Name of the partial unique index that holds the table's business key. */
+export function uniqueKeyIndexName(table: TableDef): string {
+  return `${table.name}_unique_key`;
+}
+
+/**
+ * CREATE statements for one synced table: business columns, the sync columns, the business key as
+ * a partial unique index (rows kept as duplicate-key conflicts are exempt), and indexes on the
+ * columns visibility rules look rows up by.
+ */
+export function postgresTableDdl(schema: Schema, table: TableDef): string[] {
+  const cols = table.columns.map((c) => {
+    const notNull = c.name === 'id' ? ' PRIMARY KEY' : c.nullable ? ' NULL' : ' NOT NULL';
+    return `  ${quoteIdent(c.name)} ${postgresColumnType(c)}${notNull}`;
+  });
+  cols.push('  row_version bigint NOT NULL DEFAULT 1', '  updated_at timestamptz NOT NULL DEFAULT now()', '  sync_conflict_of uuid NULL');
+  const out = [`CREATE TABLE ${quoteIdent(table.name)} (\n${cols.join(',\n')}\n)`];
+  if (table.uniqueKey) {
+    out.push(
+      `CREATE UNIQUE INDEX ${quoteIdent(uniqueKeyIndexName(table))} ON ${quoteIdent(table.name)} ` +
+        `(${table.uniqueKey.map(quoteIdent).join(', ')}) WHERE sync_conflict_of IS NULL`,
+    );
+  }
+  for (const col of lookupColumns(schema, table)) {
+    out.push(`CREATE INDEX ${quoteIdent(`${table.name}_${col}_idx`)} ON ${quoteIdent(table.name)} (${quoteIdent(col)})`);
+  }
+  return out;
+}
+
+/** Every synced table, in foreign-key order. */
+export function postgresSchemaDdl(schema: Schema): string[] {
+  return schema.tables.flatMap((t) => postgresTableDdl(schema, t));
+}
+
+/** Drops every synced table, in reverse order. */
+export function postgresSchemaDropDdl(schema: Schema): string[] {
+  return [...schema.tables].reverse().map((t) => `DROP TABLE IF EXISTS ${quoteIdent(t.name)}`);
+}
+
+/** Columns of `table` that routing filters on (user columns and foreign keys named by visibility rules). */
+function lookupColumns(schema: Schema, table: TableDef): string[] {
+  return visibilityColumns(schema, table).filter((c) => c !== 'id');
+}
+
+/**
+ * Columns of `table` whose values decide who sees a row of any table: its own user columns and
+ * parent keys, and the keys and user columns that other tables' rules read from it. The capture
+ * trigger logs their old values, so the router can tell who saw a row before it changed.
+ */
+export function visibilityColumns(schema: Schema, table: TableDef): string[] {
+  const cols = new Set<string>();
+  for (const rule of table.visibility) {
+    if ('userColumn' in rule) cols.add(rule.userColumn);
+    if ('parent' in rule) cols.add(rule.parent.fk);
+  }
+  for (const other of schema.tables) {
+    for (const rule of other.visibility) {
+      if ('via' in rule && rule.via.table === table.name) {
+        cols.add(rule.via.fk);
+        cols.add(rule.via.userColumn);
+      }
+      if ('referencedBy' in rule && rule.referencedBy.table === table.name) cols.add(rule.referencedBy.fk);
+    }
+  }
+  const order = table.columns.map((c) => c.name);
+  return [...cols].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+}

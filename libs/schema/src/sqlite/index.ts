@@ -1,0 +1,3 @@
+export * from './sqlite-ddl';
+export * from './sqlite-triggers';
+export * from './sqlite-codec';

@@ -1,0 +1,50 @@
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+
+const KEY_LENGTH = 32;
+const DEFAULT_PARAMS = { N: 16384, r: 8, p: 1 } as const;
+
+function scryptAsync(secret: string, salt: Buffer, keyLength: number, opts: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(secret, salt, keyLength, opts, (err, key) => (err ? reject(err) : resolve(key)));
+  });
+}
+
+function maxmemFor(N: number, r: number): number {
+  return 256 * N * r;
+}
+
+/** A random secret for a client: 32 bytes, base64url (43 characters). */
+export function generateSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * Hashes a secret with scrypt. The result carries its own parameters and salt
+ * (`scrypt$N=16384,r=8,p=1$<salt>$<hash>`), so the cost can rise later without breaking old hashes.
+ */
+export async function hashSecret(secret: string): Promise<string> {
+  const salt = randomBytes(16);
+  const { N, r, p } = DEFAULT_PARAMS;
+  const key = await scryptAsync(secret, salt, KEY_LENGTH, { N, r, p, maxmem: maxmemFor(N, r) });
+  return `scrypt$N=${N},r=${r},p=${p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+}
+
+/** Constant-time check of a secret against a hash from hashSecret; a malformed hash never matches. */
+export async function verifySecret(secret: string, encoded: string): Promise<boolean> {
+  const parsed = parseHash(encoded);
+  if (!parsed) return false;
+  const { N, r, p, salt, key } = parsed;
+  const candidate = await scryptAsync(secret, salt, key.length, { N, r, p, maxmem: maxmemFor(N, r) });
+  return timingSafeEqual(candidate, key);
+}
+
+function parseHash(encoded: string): { N: number; r: number; p: number; salt: Buffer; key: Buffer } | null {
+  const m = /^scrypt\$N=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9_-]+)\$([A-Za-z0-9_-]+)$/.exec(encoded);
+  if (!m) return null;
+  const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  // Refuse absurd parameters from a tampered row instead of burning memory on them.
+  if (N < 2 || N > 2 ** 20 || (N & (N - 1)) !== 0 || r < 1 || r > 32 || p < 1 || p > 16) return null;
+  const key = Buffer.from(m[5], 'base64url');
+  if (key.length < 16) return null;
+  return { N, r, p, salt: Buffer.from(m[4], 'base64url'), key };
+}

@@ -1,0 +1,42 @@
+import {
+  archiveKey,
+  inboxBucket,
+  inboxKey,
+  outboxBucket,
+  outboxKey,
+  padFileSeq,
+  quarantineKey,
+  stagingKey,
+} from './layout';
+
+describe('object layout', () => {
+  it('names buckets after the prefix', () => {
+    expect(inboxBucket('outpost')).toBe('outpost-inbox');
+    expect(outboxBucket('t1')).toBe('t1-outbox');
+  });
+
+  it('pads file seqs to 12 digits', () => {
+    expect(inboxKey('laptop-7', 1)).toBe('inbox/laptop-7/000000000001.dx');
+    expect(archiveKey('laptop-7', 42)).toBe('archive/laptop-7/000000000042.dx');
+    expect(quarantineKey('a.b_c', 999_999_999_999)).toBe('quarantine/a.b_c/999999999999.dx');
+    expect(outboxKey('laptop-7', 3, 12)).toBe('outbox/laptop-7/3/000000000012.dx');
+    expect(stagingKey('laptop-7', 5, '0b9f6a3e-1c2d')).toBe('staging/laptop-7/000000000005.0b9f6a3e-1c2d.dx');
+  });
+
+  it('keeps lexical order equal to numeric order', () => {
+    expect(padFileSeq(9) < padFileSeq(10)).toBe(true);
+  });
+
+  it.each([0, -1, 1.5, 1e12, Number.NaN])('refuses file seq %p', (seq) => {
+    expect(() => inboxKey('a', seq)).toThrow(RangeError);
+  });
+
+  it.each(['', '../etc', 'a/b', '-lead', 'x'.repeat(65)])('refuses client name %p', (name) => {
+    expect(() => inboxKey(name, 1)).toThrow(/Invalid client name/);
+  });
+
+  it('refuses a negative epoch and an odd upload id', () => {
+    expect(() => outboxKey('a', -1, 1)).toThrow(RangeError);
+    expect(() => stagingKey('a', 1, '../x')).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,40 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { queueName } from '@outpost/contracts';
+import { migrate } from '@outpost/server-db';
+import { closeOnSignals, EventPublisher, rmqServerOptions, startHealthServer } from '@outpost/server-kit';
+import { DataSource } from 'typeorm';
+import { AppModule } from './app.module';
+import { loadRegistryConfig } from './config';
+
+async function main(): Promise<void> {
+  const config = loadRegistryConfig();
+  const health = await startHealthServer(config.healthPort);
+  await migrate(config.databaseUrl);
+  const app = await NestFactory.createMicroservice(
+    AppModule.forRoot(config),
+    rmqServerOptions(config.amqpUrl, config.queuePrefix, 'registryRpc'),
+  );
+  await app.listen();
+  const publisher = app.get(EventPublisher);
+  const dataSource = app.get(DataSource);
+  await publisher.connect();
+  health.setReady(true);
+  closeOnSignals('client-registry', async () => {
+    health.setReady(false);
+    await app.close();
+    await publisher.close();
+    await dataSource.destroy();
+    await health.close();
+  });
+  process.stdout.write(
+    `client-registry ready on queue ${queueName(config.queuePrefix, 'registryRpc')}, health port ${health.port}\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `client-registry failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
+  process.exit(1);
+});

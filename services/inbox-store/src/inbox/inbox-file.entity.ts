@@ -1,0 +1,66 @@
+import type { InboxFileStatus, InboxFileView } from '@outpost/contracts';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+const bigintAsNumber = { to: (v: number) => v, from: (v: string | null) => (v === null ? null : Number(v)) };
+
+@Entity('sync_inbox_file')
+export class InboxFileEntity {
+  @PrimaryColumn('text')
+  client!: string;
+
+  @PrimaryColumn('integer', { name: 'file_seq' })
+  fileSeq!: number;
+
+  @Column('text', { name: 'object_key' })
+  objectKey!: string;
+
+  @Column('char', { length: 64 })
+  sha256!: string;
+
+  @Column('bigint', { transformer: bigintAsNumber })
+  size!: number;
+
+  @Column('integer', { name: 'txn_count' })
+  txnCount!: number;
+
+  @Column('integer', { name: 'first_seq' })
+  firstSeq!: number;
+
+  @Column('integer', { name: 'last_seq' })
+  lastSeq!: number;
+
+  @Column('text')
+  status!: InboxFileStatus;
+
+  @Column('text', { nullable: true })
+  reason!: string | null;
+
+  @Column('timestamptz', { name: 'received_at' })
+  receivedAt!: Date;
+
+  @Column('timestamptz', { name: 'applied_at', nullable: true })
+  appliedAt!: Date | null;
+}
+
+/** Views in file order; a received file is waiting while any earlier file is not applied. */
+export function toInboxViews(rows: InboxFileEntity[]): InboxFileView[] {
+  let blocked = false;
+  return [...rows]
+    .sort((a, b) => a.fileSeq - b.fileSeq)
+    .map((row) => {
+      const view: InboxFileView = {
+        client: row.client,
+        fileSeq: row.fileSeq,
+        status: row.status,
+        waiting: row.status === 'received' && blocked,
+        size: row.size,
+        sha256: row.sha256,
+        txnCount: row.txnCount,
+        reason: row.reason,
+        receivedAt: row.receivedAt.toISOString(),
+        appliedAt: row.appliedAt?.toISOString() ?? null,
+      };
+      if (row.status !== 'applied') blocked = true;
+      return view;
+    });
+}

@@ -1,0 +1,23 @@
+import { Controller, UseFilters } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { patterns, type InboxListMessage, type InboxRetryMessage } from '@outpost/contracts';
+import { RpcErrorFilter } from '@outpost/server-kit';
+import { InboxService } from './inbox.service';
+import { parseClient, parseFileSeq } from './dto/inbox-params';
+
+/** RPC errors leave through the one RMQ mapper (set per controller: hybrid apps do not pass global filters on). */
+@Controller()
+@UseFilters(RpcErrorFilter)
+export class InboxRpcController {
+  constructor(private readonly inbox: InboxService) {}
+
+  @MessagePattern(patterns.inboxList)
+  list(@Payload() msg: InboxListMessage) {
+    return this.inbox.list(parseClient(msg.client));
+  }
+
+  @MessagePattern(patterns.inboxRetry)
+  retry(@Payload() msg: InboxRetryMessage) {
+    return this.inbox.retry(parseClient(msg.client), parseFileSeq(msg.fileSeq));
+  }
+}

@@ -1,0 +1,58 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { queueName } from '@outpost/contracts';
+import { migrate } from '@outpost/server-db';
+import {
+  closeOnSignals,
+  correlationMiddleware,
+  EventPublisher,
+  HttpErrorFilter,
+  Readiness,
+  rmqServerOptions,
+} from '@outpost/server-kit';
+import { ObjectStore } from '@outpost/storage';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DataSource } from 'typeorm';
+import { AppModule } from './app.module';
+import { loadInboxStoreConfig } from './config';
+
+async function main(): Promise<void> {
+  const config = loadInboxStoreConfig();
+  const store = ObjectStore.fromConfig(config);
+  await migrate(config.databaseUrl);
+  await store.ensureBuckets();
+  // The upload body is the file itself: only JSON requests (commit) get a body parser.
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, store), {
+    bodyParser: false,
+  });
+  app.useBodyParser('json', {
+    limit: '64kb',
+    type: (req: IncomingMessage) => req.method !== 'PUT' && /json/i.test(req.headers['content-type'] ?? ''),
+  });
+  app.use(correlationMiddleware);
+  app.useGlobalFilters(new HttpErrorFilter());
+  app.connectMicroservice(rmqServerOptions(config.amqpUrl, config.queuePrefix, 'inboxStoreRpc'));
+  await app.startAllMicroservices();
+  const publisher = app.get(EventPublisher);
+  const dataSource = app.get(DataSource);
+  await publisher.connect();
+  await app.listen(config.port);
+  app.get(Readiness).ready = true;
+  closeOnSignals('inbox-store', async () => {
+    app.get(Readiness).ready = false;
+    await app.close();
+    await publisher.close();
+    await dataSource.destroy();
+  });
+  const port = (app.getHttpServer().address() as AddressInfo).port;
+  process.stdout.write(
+    `inbox-store ready on http port ${port}, queue ${queueName(config.queuePrefix, 'inboxStoreRpc')}\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`inbox-store failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,33 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { HealthModule } from '@outpost/server-kit';
+import { ConflictsController } from './conflicts/conflicts.controller';
+import { ConflictsRepository } from './conflicts/conflicts.repository';
+import { DownloadController } from './download/download.controller';
+import { DownloadService } from './download/download.service';
+import { OutboundRepository } from './download/outbound.repository';
+import { InfraModule, type GatewayInfra } from './infra/infra.module';
+import { SessionGuard } from './sessions/session.guard';
+import { SessionsController } from './sessions/sessions.controller';
+import { SessionsService } from './sessions/sessions.service';
+import { UploadController } from './upload/upload.controller';
+import { UploadService } from './upload/upload.service';
+
+/** The agents' API on GATEWAY_PORT. */
+@Module({})
+export class AgentModule {
+  static forRoot(infra: GatewayInfra): DynamicModule {
+    return {
+      module: AgentModule,
+      imports: [InfraModule.forRoot(infra), HealthModule],
+      controllers: [SessionsController, UploadController, DownloadController, ConflictsController],
+      providers: [
+        SessionGuard,
+        SessionsService,
+        UploadService,
+        DownloadService,
+        OutboundRepository,
+        ConflictsRepository,
+      ],
+    };
+  }
+}

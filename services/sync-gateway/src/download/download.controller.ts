@@ -1,0 +1,52 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { CorrelationId } from '@outpost/server-kit';
+import type { Request, Response } from 'express';
+import { pipeline } from 'node:stream';
+import { parseFileSeqParam, parseNonNegativeInt } from '../common/params';
+import { Session, SessionGuard } from '../sessions/session.guard';
+import type { SessionClaims } from '../sessions/session-token';
+import { DownloadService } from './download.service';
+
+const PASSED_HEADERS = ['content-type', 'content-length', 'content-range', 'accept-ranges'];
+
+@Controller('v1/download')
+@UseGuards(SessionGuard)
+export class DownloadController {
+  constructor(private readonly downloads: DownloadService) {}
+
+  @Get()
+  list(@Session() session: SessionClaims) {
+    return this.downloads.list(session.client);
+  }
+
+  @Get(':fileSeq')
+  async get(
+    @Session() session: SessionClaims,
+    @Param('fileSeq') fileSeq: string,
+    @Req() req: Request,
+    @Res() res: Response,
+    @CorrelationId() correlationId: string,
+  ) {
+    const upstream = await this.downloads.open(
+      session.client,
+      parseFileSeqParam(fileSeq),
+      req.headers.range,
+      correlationId,
+    );
+    res.status(upstream.statusCode ?? 502);
+    for (const name of PASSED_HEADERS) {
+      const value = upstream.headers[name];
+      if (value !== undefined) res.setHeader(name, value);
+    }
+    pipeline(upstream, res, () => undefined);
+  }
+
+  @Post('ack')
+  @HttpCode(204)
+  async ack(@Session() session: SessionClaims, @Body() body: { epoch?: unknown; upToFileSeq?: unknown }) {
+    await this.downloads.ack(session.client, {
+      epoch: parseNonNegativeInt(body?.epoch, 'epoch'),
+      upToFileSeq: parseNonNegativeInt(body?.upToFileSeq, 'upToFileSeq'),
+    });
+  }
+}

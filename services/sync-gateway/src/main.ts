@@ -1,0 +1,50 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { migrate } from '@outpost/server-db';
+import { closeOnSignals, correlationMiddleware, HttpErrorFilter, Readiness } from '@outpost/server-kit';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AdminModule } from './admin/admin.module';
+import { AgentModule } from './agent.module';
+import { loadGatewayConfig } from './config';
+import { closeInfra, connectInfra } from './infra/infra.module';
+
+async function createHttpApp(
+  module: Parameters<typeof NestFactory.create>[0],
+): Promise<NestExpressApplication> {
+  // Upload bodies are DX files streamed onward: only JSON requests get a body parser.
+  const app = await NestFactory.create<NestExpressApplication>(module, { bodyParser: false });
+  app.useBodyParser('json', {
+    limit: '64kb',
+    type: (req: IncomingMessage) => req.method !== 'PUT' && /json/i.test(req.headers['content-type'] ?? ''),
+  });
+  app.use(correlationMiddleware);
+  app.useGlobalFilters(new HttpErrorFilter());
+  return app;
+}
+
+async function main(): Promise<void> {
+  const config = loadGatewayConfig();
+  await migrate(config.databaseUrl);
+  const infra = await connectInfra(config);
+  const agentApp = await createHttpApp(AgentModule.forRoot(infra));
+  const adminApp = await createHttpApp(AdminModule.forRoot(infra));
+  await agentApp.listen(config.gatewayPort);
+  await adminApp.listen(config.adminPort);
+  agentApp.get(Readiness).ready = true;
+  closeOnSignals('sync-gateway', async () => {
+    agentApp.get(Readiness).ready = false;
+    await Promise.all([agentApp.close(), adminApp.close()]);
+    await closeInfra(infra);
+  });
+  const portOf = (app: NestExpressApplication) => (app.getHttpServer().address() as AddressInfo).port;
+  process.stdout.write(
+    `sync-gateway ready on agent port ${portOf(agentApp)}, admin port ${portOf(adminApp)}\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`sync-gateway failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

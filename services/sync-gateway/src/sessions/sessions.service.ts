@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import type { CloseSessionRequest, OpenSessionRequest, OpenSessionResponse } from '@outpost/contracts';
+import { DataSource } from 'typeorm';
+import { RegistryClient } from '../infra/registry.client';
+import { SessionTokens, type SessionClaims } from './session-token';
+
+@Injectable()
+export class SessionsService {
+  constructor(
+    private readonly registry: RegistryClient,
+    private readonly tokens: SessionTokens,
+    private readonly db: DataSource,
+  ) {}
+
+  /** Only the registry decides who may sync; nothing is recorded for a refused client. */
+  async open(req: OpenSessionRequest, correlationId: string): Promise<OpenSessionResponse> {
+    const client = await this.registry.authenticate(req.client, req.secret, correlationId);
+    const { token, claims } = this.tokens.issue(client.name);
+    return {
+      sessionId: claims.sessionId,
+      token,
+      expiresAt: new Date(claims.exp * 1000).toISOString(),
+      lastUploadedFileSeq: await this.lastUploadedFileSeq(client.name),
+      userLogin: client.userLogin,
+    };
+  }
+
+  async close(session: SessionClaims, req: CloseSessionRequest, correlationId: string): Promise<void> {
+    await this.registry.recordSync(session.client, req.result, correlationId);
+  }
+
+  private async lastUploadedFileSeq(client: string): Promise<number> {
+    const rows: Array<{ last: number }> = await this.db.query(
+      'SELECT coalesce(max(file_seq), 0)::int AS last FROM sync_inbox_file WHERE client = $1',
+      [client],
+    );
+    return rows[0]?.last ?? 0;
+  }
+}

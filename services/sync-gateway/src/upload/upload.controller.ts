@@ -1,0 +1,55 @@
+import { Controller, Head, Param, Put, Req, Res, UseGuards } from '@nestjs/common';
+import { ErrorCode } from '@outpost/contracts';
+import { CorrelationId, DomainError } from '@outpost/server-kit';
+import type { Request, Response } from 'express';
+import { InboxStoreClient } from '../infra/inbox-store.client';
+import { Session, SessionGuard } from '../sessions/session.guard';
+import type { SessionClaims } from '../sessions/session-token';
+import { UploadService } from './upload.service';
+import { parseFileSeqParam } from '../common/params';
+
+@Controller('v1/upload/:fileSeq')
+@UseGuards(SessionGuard)
+export class UploadController {
+  constructor(
+    private readonly uploads: UploadService,
+    private readonly inbox: InboxStoreClient,
+  ) {}
+
+  @Put()
+  async upload(
+    @Session() session: SessionClaims,
+    @Param('fileSeq') fileSeq: string,
+    @Req() req: Request,
+    @Res() res: Response,
+    @CorrelationId() correlationId: string,
+  ) {
+    const sha256 = String(req.headers['x-dx-sha256'] ?? '').toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(sha256)) {
+      throw new DomainError(
+        ErrorCode.ValidationFailed,
+        'Header x-dx-sha256 must carry the sha256 (64 hex digits) of the file',
+      );
+    }
+    const result = await this.uploads.upload(
+      session.client,
+      parseFileSeqParam(fileSeq),
+      sha256,
+      req,
+      correlationId,
+    );
+    res.status(result.status === 'stored' ? 201 : 200).json(result);
+  }
+
+  @Head()
+  async head(
+    @Session() session: SessionClaims,
+    @Param('fileSeq') fileSeq: string,
+    @Res() res: Response,
+    @CorrelationId() correlationId: string,
+  ) {
+    const held = await this.inbox.head(session.client, parseFileSeqParam(fileSeq), correlationId);
+    if (held) res.status(200).set('x-dx-sha256', held.sha256).end();
+    else res.status(404).end();
+  }
+}
