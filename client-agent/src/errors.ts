@@ -1,0 +1,39 @@
+/** Why a command failed; stable so scripts can branch on it (`--json` prints it). */
+export enum AgentErrorCode {
+  ConfigMissing = 'CONFIG_MISSING',
+  ConfigInvalid = 'CONFIG_INVALID',
+  DirNotEmpty = 'DIR_NOT_EMPTY',
+  StoreBusy = 'STORE_BUSY',
+  SqlFailed = 'SQL_FAILED',
+  ValueInvalid = 'VALUE_INVALID',
+  ServerUnreachable = 'SERVER_UNREACHABLE',
+  ServerError = 'SERVER_ERROR',
+  UploadRefused = 'UPLOAD_REFUSED',
+  ChecksumMismatch = 'CHECKSUM_MISMATCH',
+  ExtractTimeout = 'EXTRACT_TIMEOUT',
+  DownloadInvalid = 'DOWNLOAD_INVALID',
+  DxInvalid = 'DX_INVALID',
+  InjectedFailure = 'INJECTED_FAILURE',
+}
+
+const EXIT_CODES: Partial<Record<AgentErrorCode, number>> = {
+  [AgentErrorCode.ServerUnreachable]: 3,
+  [AgentErrorCode.ServerError]: 4,
+  [AgentErrorCode.UploadRefused]: 4,
+};
+
+export class AgentError extends Error {
+  constructor(
+    readonly code: AgentErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'AgentError';
+  }
+
+  /** 3: the server could not be reached (retry later); 4: the server refused something; 1: anything else. */
+  get exitCode(): number {
+    return EXIT_CODES[this.code] ?? 1;
+  }
+}

@@ -1,0 +1,14 @@
+export * from './errors';
+export * from './io';
+export * from './config/agent-config';
+export * from './config/init-client';
+export * from './local-store/local-store';
+export * from './local-store/log.repository';
+export * from './local-store/download-applier';
+export * from './local-store/open-store';
+export * from './local-store/status';
+export * from './outbox/outbox';
+export * from './sync/gateway-client';
+export * from './sync/sync-session';
+export * from './progress/sync-progress';
+export { buildProgram, runCli } from './program';

@@ -1,0 +1,19 @@
+/** Where a command writes; the CLI passes the process streams, tests pass buffers. */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  /** Whether stderr is a terminal (progress bars) — false under --json or redirection. */
+  tty: boolean;
+  stderr?: NodeJS.WriteStream;
+  stdout: NodeJS.WritableStream;
+}
+
+export function processIo(): Io {
+  return {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    tty: process.stderr.isTTY === true && process.stdout.isTTY === true,
+    stderr: process.stderr,
+    stdout: process.stdout,
+  };
+}

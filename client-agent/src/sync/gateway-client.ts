@@ -1,0 +1,269 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { Readable } from 'node:stream';
+import type {
+  CloseSessionRequest,
+  ConflictView,
+  DownloadAckRequest,
+  DownloadListResponse,
+  ErrorBody,
+  OpenSessionRequest,
+  OpenSessionResponse,
+  UploadResponse,
+} from '@outpost/contracts';
+import { AgentError, AgentErrorCode } from '../errors';
+
+/** Network failures that mean "offline or server down", as opposed to a server that answered. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EPIPE',
+  'ECONNABORTED',
+]);
+
+export interface GatewayOptions {
+  caFile?: string;
+  /** Idle socket timeout; a server that stops answering counts as unreachable. */
+  timeoutMs?: number;
+}
+
+interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+type Body = Buffer | { stream: Readable; length: number } | undefined;
+
+/** The agent HTTP API of the sync gateway (docs/architecture.md), over node:http/https so uploads stream. */
+export class GatewayClient {
+  private token: string | null = null;
+  private readonly base: URL;
+  private readonly agent: http.Agent;
+  private readonly timeoutMs: number;
+
+  constructor(
+    readonly serverUrl: string,
+    opts: GatewayOptions = {},
+  ) {
+    this.base = new URL(serverUrl.endsWith('/') ? serverUrl : `${serverUrl}/`);
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
+    this.agent =
+      this.base.protocol === 'https:'
+        ? new https.Agent({ keepAlive: true, ca: opts.caFile ? fs.readFileSync(opts.caFile) : undefined })
+        : new http.Agent({ keepAlive: true });
+  }
+
+  async openSession(req: OpenSessionRequest): Promise<OpenSessionResponse> {
+    const session = await this.json<OpenSessionResponse>('POST', 'v1/sessions', req, [201, 200]);
+    this.token = session.token;
+    return session;
+  }
+
+  /** The sha256 of the file the server holds under `fileSeq`, or null when it holds none. */
+  async uploadedSha256(fileSeq: number): Promise<string | null> {
+    const res = await this.send('HEAD', `v1/upload/${fileSeq}`);
+    if (res.status === 404) return null;
+    if (res.status !== 200) throw this.failure('HEAD', `v1/upload/${fileSeq}`, res);
+    const sha = res.headers['x-dx-sha256'];
+    return typeof sha === 'string' ? sha : null;
+  }
+
+  async upload(
+    fileSeq: number,
+    file: string,
+    sha256: string,
+    onBytes: (n: number) => void,
+  ): Promise<UploadResponse> {
+    const length = fs.statSync(file).size;
+    const stream = fs.createReadStream(file);
+    stream.on('data', (chunk) => onBytes(chunk.length));
+    const res = await this.send(
+      'PUT',
+      `v1/upload/${fileSeq}`,
+      { stream, length },
+      {
+        'content-type': 'application/octet-stream',
+        'x-dx-sha256': sha256,
+      },
+    );
+    if (res.status !== 201 && res.status !== 200) throw this.failure('PUT', `v1/upload/${fileSeq}`, res);
+    return (
+      parseJson<UploadResponse>(res.body) ?? { status: res.status === 201 ? 'stored' : 'duplicate', fileSeq }
+    );
+  }
+
+  listDownloads(): Promise<DownloadListResponse> {
+    return this.json<DownloadListResponse>('GET', 'v1/download', undefined, [200]);
+  }
+
+  /**
+   * Downloads into `partFile`, resuming with a Range request from the bytes already there.
+   * Resolves with the file's full size once the part file is complete.
+   */
+  async download(fileSeq: number, partFile: string, onBytes: (n: number) => void): Promise<number> {
+    const have = fs.existsSync(partFile) ? fs.statSync(partFile).size : 0;
+    const path = `v1/download/${fileSeq}`;
+    const res = await this.request('GET', path, undefined, have > 0 ? { range: `bytes=${have}-` } : {});
+    if (res.statusCode === 416 && have > 0) {
+      // The part file already holds everything.
+      res.resume();
+      return have;
+    }
+    if (res.statusCode !== 200 && res.statusCode !== 206) {
+      const body = await readAll(res);
+      throw this.failure('GET', path, { status: res.statusCode ?? 0, headers: res.headers, body });
+    }
+    const append = res.statusCode === 206;
+    if (append) onBytes(have);
+    const out = fs.createWriteStream(partFile, { flags: append ? 'a' : 'w' });
+    let written = append ? have : 0;
+    try {
+      for await (const chunk of res) {
+        const buf = chunk as Buffer;
+        written += buf.length;
+        onBytes(buf.length);
+        if (!out.write(buf)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+      }
+    } catch (err) {
+      throw this.networkError(err, 'GET', path);
+    } finally {
+      await new Promise<void>((resolve, reject) =>
+        out.end((err?: Error | null) => (err ? reject(err) : resolve())),
+      );
+    }
+    return written;
+  }
+
+  async ack(req: DownloadAckRequest): Promise<void> {
+    await this.json<unknown>('POST', 'v1/download/ack', req, [204, 200]);
+  }
+
+  async conflicts(): Promise<ConflictView[]> {
+    const body = await this.json<ConflictView[] | { conflicts: ConflictView[] }>(
+      'GET',
+      'v1/conflicts',
+      undefined,
+      [200],
+    );
+    return Array.isArray(body) ? body : (body?.conflicts ?? []);
+  }
+
+  async closeSession(req: CloseSessionRequest): Promise<void> {
+    await this.json<unknown>('DELETE', 'v1/sessions/current', req, [204, 200]);
+    this.token = null;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private async json<T>(method: string, path: string, payload: unknown, ok: number[]): Promise<T> {
+    const body = payload === undefined ? undefined : Buffer.from(JSON.stringify(payload));
+    const res = await this.send(method, path, body, body ? { 'content-type': 'application/json' } : {});
+    if (!ok.includes(res.status)) throw this.failure(method, path, res);
+    return parseJson<T>(res.body) as T;
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    body?: Body,
+    headers: http.OutgoingHttpHeaders = {},
+  ): Promise<RawResponse> {
+    const res = await this.request(method, path, body, headers);
+    try {
+      return { status: res.statusCode ?? 0, headers: res.headers, body: await readAll(res) };
+    } catch (err) {
+      throw this.networkError(err, method, path);
+    }
+  }
+
+  private request(
+    method: string,
+    path: string,
+    body: Body,
+    headers: http.OutgoingHttpHeaders,
+  ): Promise<http.IncomingMessage> {
+    const url = new URL(path, this.base);
+    const all: http.OutgoingHttpHeaders = { accept: 'application/json', ...headers };
+    if (this.token) all.authorization = `Bearer ${this.token}`;
+    if (Buffer.isBuffer(body)) all['content-length'] = body.length;
+    else if (body) all['content-length'] = body.length;
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = transport.request(url, { method, headers: all, agent: this.agent }, resolve);
+      req.setTimeout(this.timeoutMs, () =>
+        req.destroy(Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' })),
+      );
+      req.on('error', (err) => reject(this.networkError(err, method, path)));
+      if (Buffer.isBuffer(body)) req.end(body);
+      else if (body) {
+        body.stream.on('error', (err) => req.destroy(err));
+        body.stream.pipe(req);
+      } else req.end();
+    });
+  }
+
+  private networkError(err: unknown, method: string, path: string): Error {
+    if (err instanceof AgentError) return err;
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (UNREACHABLE.has(code)) {
+      return new AgentError(
+        AgentErrorCode.ServerUnreachable,
+        `cannot reach the sync server at ${this.serverUrl}: ${code}`,
+        {
+          cause: code,
+        },
+      );
+    }
+    return new AgentError(
+      AgentErrorCode.ServerError,
+      `${method} ${this.base.origin}/${path} failed: ${(err as Error).message}${code ? ` (${code})` : ''}`,
+      { cause: code },
+    );
+  }
+
+  private failure(method: string, path: string, res: RawResponse): AgentError {
+    const body = parseJson<ErrorBody>(res.body);
+    if (body?.error?.code) {
+      const { code, message, correlationId } = body.error;
+      return new AgentError(
+        AgentErrorCode.ServerError,
+        `${message} (${code}, correlation id ${correlationId ?? 'none'})`,
+        {
+          status: res.status,
+          serverCode: code,
+          correlationId,
+        },
+      );
+    }
+    return new AgentError(
+      AgentErrorCode.ServerError,
+      `the sync server answered HTTP ${res.status} to ${method} /${path}${res.body.length ? `: ${res.body.toString('utf8').slice(0, 200)}` : ''}`,
+      { status: res.status },
+    );
+  }
+}
+
+function parseJson<T>(body: Buffer): T | null {
+  if (body.length === 0) return null;
+  try {
+    return JSON.parse(body.toString('utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

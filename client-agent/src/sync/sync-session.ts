@@ -1,0 +1,142 @@
+import { DX_VERSION } from '@outpost/dx-format';
+import type { ConflictView, SyncResult } from '@outpost/contracts';
+import { agentPaths, SyncConfig } from '../config/agent-config';
+import { AgentError, AgentErrorCode } from '../errors';
+import { DownloadApplier } from '../local-store/download-applier';
+import { LocalStore, StateKey } from '../local-store/local-store';
+import { withLocalStore } from '../local-store/open-store';
+import { DEFAULT_MAX_PER_FILE, ExtractHooks, Outbox } from '../outbox/outbox';
+import { SyncProgress } from '../progress/sync-progress';
+import { AGENT_VERSION } from '../version';
+import { CrashPoint } from './crash-point';
+import { downloadInbox } from './download';
+import { GatewayClient } from './gateway-client';
+import { TransferTotals, uploadOutbox } from './upload';
+
+export interface SyncOptions {
+  upload: boolean;
+  download: boolean;
+  extractTimeoutMs: number;
+  progress: SyncProgress;
+  maxPerFile?: number;
+  extractHooks?: ExtractHooks;
+  crashAt?: CrashPoint;
+}
+
+export interface SyncSummary {
+  uploaded: TransferTotals;
+  downloaded: TransferTotals;
+  /** Upload files the server already held from an interrupted earlier sync. */
+  alreadyOnServer: number;
+  conflicts: number;
+  durationMs: number;
+}
+
+/** What `status` shows about the last sync; kept in `_outpost_state`. */
+export interface LastSync {
+  at: string;
+  ok: boolean;
+  message: string | null;
+  uploadedFiles: number;
+  downloadedFiles: number;
+}
+
+const empty = (): TransferTotals => ({ files: 0, txns: 0, bytes: 0 });
+
+/**
+ * One sync session: extract pending changes, open a session, upload the outbox, download and apply,
+ * fetch conflicts, close the session with the result. Every step is safe to repeat after a failure.
+ */
+export async function runSync(cfg: SyncConfig, opts: SyncOptions): Promise<SyncSummary> {
+  const started = Date.now();
+  return withLocalStore(cfg, { exclusive: true }, async (store) => {
+    const paths = agentPaths(cfg.dir);
+    const outbox = new Outbox(store, paths, cfg.client, opts.extractHooks);
+    await outbox.extract(opts.maxPerFile ?? DEFAULT_MAX_PER_FILE);
+    const client = new GatewayClient(cfg.server, { caFile: cfg.caFile });
+    const summary: SyncSummary = {
+      uploaded: empty(),
+      downloaded: empty(),
+      alreadyOnServer: 0,
+      conflicts: 0,
+      durationMs: 0,
+    };
+    let sessionOpen = false;
+    try {
+      const session = await client.openSession({
+        client: cfg.client,
+        secret: cfg.secret,
+        agentVersion: AGENT_VERSION,
+        formatVersion: DX_VERSION,
+      });
+      sessionOpen = true;
+      store.setState(StateKey.userLogin, session.userLogin);
+      if (opts.upload) {
+        const up = await uploadOutbox(client, outbox, cfg.client, opts.progress, opts.crashAt);
+        summary.uploaded = { files: up.files, txns: up.txns, bytes: up.bytes };
+        summary.alreadyOnServer = up.alreadyOnServer;
+      }
+      if (opts.download) {
+        summary.downloaded = await downloadInbox(client, new DownloadApplier(store), {
+          inboxDir: paths.inbox,
+          clientName: cfg.client,
+          extractTimeoutMs: opts.extractTimeoutMs,
+          progress: opts.progress,
+          crashAt: opts.crashAt,
+        });
+      }
+      const conflicts = await client.conflicts();
+      store.setJsonState(StateKey.lastConflicts, conflicts satisfies ConflictView[]);
+      summary.conflicts = conflicts.length;
+      const result = syncResult(summary, true, null);
+      await client.closeSession({ result });
+      sessionOpen = false;
+      recordLastSync(store, result);
+      summary.durationMs = Date.now() - started;
+      return summary;
+    } catch (err) {
+      const error = explain(err, outbox);
+      const result = syncResult(summary, false, error.message);
+      recordLastSync(store, result);
+      if (sessionOpen) await client.closeSession({ result }).catch(() => undefined);
+      throw error;
+    } finally {
+      opts.progress.stop();
+      client.close();
+    }
+  });
+}
+
+function syncResult(summary: SyncSummary, ok: boolean, message: string | null): SyncResult {
+  const result: SyncResult = {
+    ok,
+    uploadedFiles: summary.uploaded.files,
+    downloadedFiles: summary.downloaded.files,
+  };
+  if (message !== null) result.message = message;
+  return result;
+}
+
+function recordLastSync(store: LocalStore, result: SyncResult): void {
+  const last: LastSync = {
+    at: new Date().toISOString(),
+    ok: result.ok,
+    message: result.message ?? null,
+    uploadedFiles: result.uploadedFiles,
+    downloadedFiles: result.downloadedFiles,
+  };
+  store.setJsonState(StateKey.lastSync, last);
+}
+
+/** An unreachable server is the normal offline case: say that nothing is lost and what to do. */
+function explain(err: unknown, outbox: Outbox): Error {
+  if (err instanceof AgentError && err.code === AgentErrorCode.ServerUnreachable) {
+    const files = outbox.waitingFiles().length;
+    return new AgentError(
+      AgentErrorCode.ServerUnreachable,
+      `${err.message}; your changes are safe in the outbox (${files} file${files === 1 ? '' : 's'}); try again when online`,
+      { ...err.details, outboxFiles: files },
+    );
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
