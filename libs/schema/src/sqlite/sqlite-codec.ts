@@ -19,9 +19,22 @@ export class SqliteValueError extends Error {
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const PLAUSIBLE_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 const TIMESTAMP =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 const DECIMAL = /^([+-])?(\d*)(?:\.(\d*))?$/;
+/** What canonicalTimestamp() produces; the download path meets it on nearly every value and skips the parse. */
+const CANONICAL_TIMESTAMP =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.(\d{3}|\d{6})Z$/;
+
+/** What canonicalDecimal() produces for a column (no "-0.00"), so canonical wire values pass untouched. */
+function canonicalDecimalPattern(col: ColumnDef): RegExp {
+  if (col.scale === undefined || col.precision === undefined) return /$^/;
+  const intDigits = col.precision - col.scale;
+  const int = intDigits > 0 ? `(0|[1-9]\\d{0,${intDigits - 1}})` : '0';
+  const frac = col.scale > 0 ? `\\.\\d{${col.scale}}` : '';
+  return new RegExp(`^(?!-0(\\.0*)?$)-?${int}${frac}$`);
+}
 
 type Fail = (problem: string) => never;
 
@@ -31,7 +44,11 @@ function show(v: unknown): string {
 }
 
 /** Canonical decimal text: exactly `scale` fraction digits, rounded half away from zero as Postgres numeric does. */
-export function canonicalDecimal(text: string, precision: number | undefined, scale: number | undefined): string | null {
+export function canonicalDecimal(
+  text: string,
+  precision: number | undefined,
+  scale: number | undefined,
+): string | null {
   const m = DECIMAL.exec(text.trim());
   if (!m || (m[2] === '' && (m[3] ?? '') === '')) return null;
   let int = m[2].replace(/^0+/, '');
@@ -71,7 +88,8 @@ export function canonicalTimestamp(text: string): string | null {
   const [y, mo, d, h = '0', mi = '0', s = '0'] = [m[1], m[2], m[3], m[4], m[5], m[6]];
   const ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s);
   const check = new Date(ms);
-  if (check.getUTCMonth() !== +mo - 1 || check.getUTCDate() !== +d || +h > 23 || +mi > 59 || +s > 59) return null;
+  if (check.getUTCMonth() !== +mo - 1 || check.getUTCDate() !== +d || +h > 23 || +mi > 59 || +s > 59)
+    return null;
   let offsetMin = 0;
   const zone = m[8];
   if (zone && zone !== 'Z' && zone !== 'z') {
@@ -103,7 +121,11 @@ function toDxFor(col: ColumnDef): ToDx {
       return (v, fail) => (typeof v === 'string' && UUID.test(v) ? v : fail(`${show(v)} is not a UUID`));
     case 'text':
       return (v, fail) =>
-        typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' ? `${v}` : fail(`${show(v)} is not text`);
+        typeof v === 'string'
+          ? v
+          : typeof v === 'number' || typeof v === 'bigint'
+            ? `${v}`
+            : fail(`${show(v)} is not text`);
     case 'integer':
       return (v, fail) => {
         if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
@@ -112,8 +134,13 @@ function toDxFor(col: ColumnDef): ToDx {
       };
     case 'decimal':
       return (v, fail) => {
-        const dec = typeof v === 'string' || typeof v === 'number' ? canonicalDecimal(`${v}`, col.precision, col.scale) : null;
-        return dec === null ? fail(`${show(v)} is not a decimal(${col.precision},${col.scale})`) : { $dec: dec };
+        const dec =
+          typeof v === 'string' || typeof v === 'number'
+            ? canonicalDecimal(`${v}`, col.precision, col.scale)
+            : null;
+        return dec === null
+          ? fail(`${show(v)} is not a decimal(${col.precision},${col.scale})`)
+          : { $dec: dec };
       };
     case 'boolean':
       return (v, fail) => {
@@ -122,7 +149,10 @@ function toDxFor(col: ColumnDef): ToDx {
         return fail(`${show(v)} is not a boolean (0 or 1)`);
       };
     case 'date':
-      return (v, fail) => (typeof v === 'string' && isValidDate(v) ? { $date: v } : fail(`${show(v)} is not a date (YYYY-MM-DD)`));
+      return (v, fail) =>
+        typeof v === 'string' && isValidDate(v)
+          ? { $date: v }
+          : fail(`${show(v)} is not a date (YYYY-MM-DD)`);
     case 'timestamp':
       return (v, fail) => {
         const ts = typeof v === 'string' ? canonicalTimestamp(v) : null;
@@ -153,28 +183,39 @@ function fromDxFor(col: ColumnDef): FromDx {
         if (typeof big === 'string' && /^-?\d+$/.test(big)) return BigInt(big);
         return fail(`${show(v)} is not an integer`);
       };
-    case 'decimal':
+    case 'decimal': {
+      const canonical = canonicalDecimalPattern(col);
       return (v, fail) => {
         const raw = tagged(v, '$dec') ?? v;
-        const dec = typeof raw === 'string' || typeof raw === 'number' ? canonicalDecimal(`${raw}`, col.precision, col.scale) : null;
+        if (typeof raw === 'string' && canonical.test(raw)) return raw;
+        const dec =
+          typeof raw === 'string' || typeof raw === 'number'
+            ? canonicalDecimal(`${raw}`, col.precision, col.scale)
+            : null;
         return dec === null ? fail(`${show(v)} is not a decimal(${col.precision},${col.scale})`) : dec;
       };
+    }
     case 'boolean':
       return (v, fail) => (v === true ? 1 : v === false ? 0 : fail(`${show(v)} is not a boolean`));
     case 'date':
+      // The column's CHECK (date(x) = x) refuses a day the month lacks; this stays cheap per downloaded row.
       return (v, fail) => {
         const raw = tagged(v, '$date') ?? v;
-        return typeof raw === 'string' && isValidDate(raw) ? raw : fail(`${show(v)} is not a date (YYYY-MM-DD)`);
+        return typeof raw === 'string' && PLAUSIBLE_DATE.test(raw)
+          ? raw
+          : fail(`${show(v)} is not a date (YYYY-MM-DD)`);
       };
     case 'timestamp':
       return (v, fail) => {
         const raw = tagged(v, '$ts') ?? v;
+        if (typeof raw === 'string' && CANONICAL_TIMESTAMP.test(raw)) return raw;
         const ts = typeof raw === 'string' ? canonicalTimestamp(raw) : null;
         return ts === null ? fail(`${show(v)} is not an ISO-8601 timestamp`) : ts;
       };
     case 'json':
       return (v, fail) => {
-        if (v === null || typeof v !== 'object' || !('$json' in v)) return fail(`${show(v)} is not a {$json} value`);
+        if (v === null || typeof v !== 'object' || !('$json' in v))
+          return fail(`${show(v)} is not a {$json} value`);
         return JSON.stringify(v.$json);
       };
   }
@@ -197,9 +238,18 @@ export function sqliteColumnCodec(table: TableDef, col: ColumnDef): SqliteColumn
   const nullable = col.nullable === true;
   return {
     column: col,
-    toDx: (v) => (v === null || v === undefined ? (nullable ? null : fail('is null but the column is NOT NULL')) : toDx(v, fail)),
+    toDx: (v) =>
+      v === null || v === undefined
+        ? nullable
+          ? null
+          : fail('is null but the column is NOT NULL')
+        : toDx(v, fail),
     fromDx: (v) =>
-      v === null || v === undefined ? (nullable ? null : fail('is null but the column is NOT NULL')) : fromDx(v, fail),
+      v === null || v === undefined
+        ? nullable
+          ? null
+          : fail('is null but the column is NOT NULL')
+        : fromDx(v, fail),
   };
 }
 

@@ -62,7 +62,8 @@ function columnCheck(col: ColumnDef): string | null {
 }
 
 function columnDdl(col: ColumnDef): string {
-  if (col.name === 'id') return `id TEXT NOT NULL PRIMARY KEY DEFAULT (${SQLITE_UUID_V4}) CHECK (${columnCheck(col)})`;
+  if (col.name === 'id')
+    return `id TEXT NOT NULL PRIMARY KEY DEFAULT (${SQLITE_UUID_V4}) CHECK (${columnCheck(col)})`;
   const parts = [col.name, sqliteColumnType(col)];
   if (!col.nullable) parts.push('NOT NULL');
   const check = columnCheck(col);

@@ -39,7 +39,10 @@ export function sqliteTableTriggers(table: TableDef): string[] {
   const changesJson =
     "'{' || substr(" +
     mutable
-      .map((c) => `CASE WHEN OLD.${c} IS NOT NEW.${c} THEN ',"${c}":' || json_object('old', OLD.${c}, 'new', NEW.${c}) ELSE '' END`)
+      .map(
+        (c) =>
+          `CASE WHEN OLD.${c} IS NOT NEW.${c} THEN ',"${c}":' || json_object('old', OLD.${c}, 'new', NEW.${c}) ELSE '' END`,
+      )
       .join(' || ') +
     ", 2) || '}'";
   const cols = 'at, table_name, row_id, op';

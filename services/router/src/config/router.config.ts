@@ -1,0 +1,47 @@
+import { healthPortVar, int, loadConfig, s3Vars, sharedVars, type ConfigOf } from '@outpost/server-kit';
+
+export const routerConfigSpec = {
+  databaseUrl: sharedVars.databaseUrl,
+  amqpUrl: sharedVars.amqpUrl,
+  queuePrefix: sharedVars.queuePrefix,
+  schema: sharedVars.schema,
+  ...s3Vars,
+  healthPort: healthPortVar(8093),
+  pollMs: int('ROUTER_POLL_MS', {
+    description: 'milliseconds between polls of the transaction log (kicks also wake the router)',
+    default: 500,
+    min: 10,
+    max: 60_000,
+  }),
+  batchSize: int('ROUTER_BATCH_SIZE', {
+    description: 'log entries read per routing batch',
+    default: 10_000,
+    min: 1,
+    max: 1_000_000,
+  }),
+  maxFileTxns: int('ROUTER_MAX_FILE_TXNS', {
+    description: 'transactions per outbound changes file before it is split',
+    default: 5_000,
+    min: 1,
+    max: 1_000_000,
+  }),
+  extractPageSize: int('ROUTER_EXTRACT_PAGE_ROWS', {
+    description: 'rows fetched per cursor page while streaming an extract',
+    default: 5_000,
+    min: 100,
+    max: 100_000,
+  }),
+  retryMaxMs: int('ROUTER_RETRY_MAX_MS', {
+    description: 'longest back-off before a client whose routing failed is retried',
+    default: 60_000,
+    min: 100,
+    max: 3_600_000,
+  }),
+} as const;
+
+export type RouterConfig = ConfigOf<typeof routerConfigSpec>;
+
+/** Throws a ConfigError listing every bad variable. */
+export function loadRouterConfig(env: NodeJS.ProcessEnv = process.env): RouterConfig {
+  return loadConfig(routerConfigSpec, env);
+}

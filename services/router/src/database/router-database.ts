@@ -1,0 +1,68 @@
+import { Pool, type PoolClient, types } from 'pg';
+
+// Log seqs and row versions are bigint; they stay far below 2^53, so plain numbers are safe and cheap.
+const INT8_OID = 20;
+
+/** A connection or a transaction: both run the routing queries. */
+export interface Queryable {
+  query<R extends object = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+}
+
+/** The router's Postgres pool; transactions and cursors need a dedicated connection, which `pg` gives directly. */
+export class RouterDatabase implements Queryable {
+  readonly pool: Pool;
+
+  constructor(url: string) {
+    this.pool = new Pool({ connectionString: url, max: 4, application_name: 'outpost-router' });
+    this.pool.on('error', () => undefined);
+  }
+
+  async query<R extends object = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
+    const res = await this.pool.query({
+      text: sql,
+      values: params,
+      types: { getTypeParser: bigintAsNumber },
+    });
+    return res.rows as R[];
+  }
+
+  /** Runs `work` in one transaction on one connection; rolls back when it throws. */
+  async transaction<T>(work: (tx: Tx) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query(begin);
+      try {
+        const result = await work(new Tx(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+export class Tx implements Queryable {
+  constructor(readonly client: PoolClient) {}
+
+  async query<R extends object = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
+    const res = await this.client.query({
+      text: sql,
+      values: params,
+      types: { getTypeParser: bigintAsNumber },
+    });
+    return res.rows as R[];
+  }
+}
+
+function bigintAsNumber(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+  if (oid === INT8_OID) return Number;
+  return types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
+}

@@ -1,0 +1,53 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { queueName } from '@outpost/contracts';
+import { schemas, type Schema } from '@outpost/schema';
+import { migrate } from '@outpost/server-db';
+import { closeOnSignals, ConfigError, rmqServerOptions, startHealthServer } from '@outpost/server-kit';
+import { ObjectStore } from '@outpost/storage';
+import { AppModule } from './app.module';
+import { loadRouterConfig } from './config/router.config';
+import { RouteLoop } from './routing/route-loop';
+
+function schemaNamed(name: string): Schema {
+  const schema = (schemas as Record<string, Schema>)[name];
+  if (!schema) {
+    throw new ConfigError([
+      {
+        env: 'SCHEMA',
+        problem: `unknown schema "${name}" (expected one of ${Object.keys(schemas).join(', ')})`,
+      },
+    ]);
+  }
+  return schema;
+}
+
+async function main(): Promise<void> {
+  const config = loadRouterConfig();
+  const schema = schemaNamed(config.schema);
+  const health = await startHealthServer(config.healthPort);
+  await migrate(config.databaseUrl);
+  const store = ObjectStore.fromConfig(config);
+  await store.ensureBuckets();
+  const app = await NestFactory.createMicroservice(
+    AppModule.forRoot(config, schema, store),
+    rmqServerOptions(config.amqpUrl, config.queuePrefix, 'routerKick'),
+  );
+  app.enableShutdownHooks();
+  await app.listen();
+  app.get(RouteLoop).start();
+  health.setReady(true);
+  closeOnSignals('router', async () => {
+    health.setReady(false);
+    await app.close();
+    await health.close();
+  });
+  process.stdout.write(
+    `router ready on queue ${queueName(config.queuePrefix, 'routerKick')}, health port ${health.port}\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`router failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,60 @@
+import { DX_FORMAT, DX_VERSION, DxWriter, type DxFileKind, type DxTransaction } from '@outpost/dx-format';
+import { outboxKey, type ObjectStore } from '@outpost/storage';
+
+export interface OutboxFileSpec {
+  client: string;
+  epoch: number;
+  fileSeq: number;
+  kind: DxFileKind;
+  firstSeq: number;
+  lastSeq: number;
+  count: number;
+}
+
+export interface WrittenFile {
+  objectKey: string;
+  sha256: string;
+  size: number;
+}
+
+/**
+ * Writes one download DX file into the client's outbox. The object is written before its
+ * sync_outbound_file row exists, so an object without a row is invisible to the client and is
+ * simply overwritten when the same file seq is written again.
+ */
+export class OutboxWriter {
+  constructor(private readonly store: ObjectStore) {}
+
+  async write(
+    spec: OutboxFileSpec,
+    txs: Iterable<DxTransaction> | AsyncIterable<DxTransaction>,
+  ): Promise<WrittenFile> {
+    const objectKey = outboxKey(spec.client, spec.epoch, spec.fileSeq);
+    const writer = new DxWriter({
+      format: DX_FORMAT,
+      version: DX_VERSION,
+      client: spec.client,
+      fileSeq: spec.fileSeq,
+      direction: 'download',
+      firstSeq: spec.firstSeq,
+      lastSeq: spec.lastSeq,
+      count: spec.count,
+      createdAt: new Date().toISOString(),
+      kind: spec.kind,
+      epoch: spec.epoch,
+    });
+    const upload = this.store.putStream(this.store.outboxBucket, objectKey, writer.stream);
+    // A failed upload stops consuming the stream; aborting the writer releases a write() waiting on it.
+    upload.catch(() => writer.abort());
+    let written: { sha256: string; bytes: number };
+    try {
+      for await (const tx of txs) await writer.write(tx);
+      written = await writer.end();
+    } catch (err) {
+      writer.abort();
+      throw err;
+    }
+    await upload;
+    return { objectKey, sha256: written.sha256, size: written.bytes };
+  }
+}

@@ -1,0 +1,116 @@
+import type { DxRow } from '@outpost/dx-format';
+
+/** One change to a row in the batch being routed, as far as deciding its recipients goes. */
+export interface RowChange {
+  seq: number;
+  originClient: string | null;
+  echo: boolean;
+}
+
+/** A row whose recipients are being decided, read from the current database state. */
+export interface RowState {
+  exists: boolean;
+  /** Active clients that see the row now. */
+  recipients: ReadonlySet<string>;
+  /** Clients that hold the row (sync_route_holding). */
+  holders: ReadonlySet<string>;
+  /** Changes of the row in this batch; empty for a row affected only through another row. */
+  changes: readonly RowChange[];
+}
+
+/**
+ * What one client gets for one row. `hold` and `forget` change the holding without sending
+ * anything: the client is the origin of the change and already has its result.
+ */
+export type RowAction = 'upsert' | 'delete' | 'evict' | 'hold' | 'forget';
+
+/** True when every change of the row this client has not seen yet came from the client itself, none an echo. */
+function ownChangesOnly(changes: readonly RowChange[], client: string, fromSeq: number): boolean {
+  let any = false;
+  for (const c of changes) {
+    if (c.seq <= fromSeq) continue;
+    if (c.originClient !== client || c.echo) return false;
+    any = true;
+  }
+  return any;
+}
+
+function changedSince(changes: readonly RowChange[], fromSeq: number): boolean {
+  return changes.some((c) => c.seq > fromSeq);
+}
+
+/**
+ * The download semantics for one row and one client: the current row to whoever newly sees it or
+ * holds it and did not make the change itself (echoes excepted), evict when it left the client's
+ * visibility, delete to holders when it is gone. Changes at or below the client's `fromSeq` are
+ * already in its extract snapshot.
+ */
+export function decideRow(row: RowState, client: string, fromSeq: number): RowAction | null {
+  const held = row.holders.has(client);
+  if (!row.exists) {
+    if (!held) return null;
+    return ownChangesOnly(row.changes, client, fromSeq) ? 'forget' : 'delete';
+  }
+  const visible = row.recipients.has(client);
+  if (visible && !held) return ownChangesOnly(row.changes, client, fromSeq) ? 'hold' : 'upsert';
+  if (visible)
+    return changedSince(row.changes, fromSeq) && !ownChangesOnly(row.changes, client, fromSeq)
+      ? 'upsert'
+      : null;
+  return held ? 'evict' : null;
+}
+
+/** Whether the row gained or lost a client: only then can rows that depend on it change visibility. */
+export function visibilityChanged(row: RowState, clients: Iterable<string>): boolean {
+  for (const client of clients) {
+    const visible = row.exists && row.recipients.has(client);
+    if (visible !== row.holders.has(client)) return true;
+  }
+  return false;
+}
+
+/** What caused a row to be routed: the newest log entry of the row, or of the row it depends on. */
+export interface Cause {
+  seq: number;
+  at: string;
+  user: string;
+}
+
+export type OutboundOp =
+  | { op: 'upsert'; table: string; id: string; version: number; row: DxRow; cause: Cause }
+  | { op: 'delete' | 'evict'; table: string; id: string; cause: Cause };
+
+export interface OutboundConfirm {
+  upTo: number;
+  cause: Cause;
+}
+
+/**
+ * Orders one client's transactions for a file: the confirm first; upserts parents before children
+ * (table order), then deletes and evicts children before parents; within a table by cause, then id.
+ */
+export function orderOutbound(ops: OutboundOp[], tableOrder: readonly string[]): OutboundOp[] {
+  const rank = new Map(tableOrder.map((t, i) => [t, i]));
+  const key = (o: OutboundOp): number => {
+    const r = rank.get(o.table) ?? 0;
+    return o.op === 'upsert' ? r : tableOrder.length * 2 - r;
+  };
+  return [...ops].sort(
+    (a, b) => key(a) - key(b) || a.cause.seq - b.cause.seq || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+}
+
+/**
+ * Download seqs: the log seq that caused each transaction where that keeps them strictly increasing,
+ * else one more than the previous. Table ordering and cascades can put a transaction with an older
+ * cause after a newer one; the bump keeps the file valid and seqs increasing across a client's files.
+ */
+export function assignSeqs(causes: readonly number[], lastSeq: number): number[] {
+  const out: number[] = [];
+  let prev = lastSeq;
+  for (const cause of causes) {
+    prev = Math.max(prev + 1, cause);
+    out.push(prev);
+  }
+  return out;
+}

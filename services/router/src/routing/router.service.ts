@@ -1,0 +1,156 @@
+import { Logger } from '@nestjs/common';
+import type { VisibilityPlan } from '@outpost/schema';
+import { ExtractService } from '../extract/extract.service';
+import type { OutboxWriter } from '../outbox/outbox-writer';
+import { deliverPlan } from './delivery';
+import { RouteBatch, type RouteTarget } from './route-batch';
+import type { RouterDatabase } from '../database/router-database';
+import { readSnapshot, type LogEntry, type RouteClient, type RouteRepository } from './route.repository';
+
+export interface RouterOptions {
+  batchSize: number;
+  maxFileTxns: number;
+  retryMaxMs: number;
+}
+
+const RETRY_BASE_MS = 1_000;
+
+function backoff(failures: number, maxMs: number): number {
+  return Math.min(maxMs, RETRY_BASE_MS * 2 ** Math.min(failures, 20));
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/**
+ * One routing pass: pending extracts first, then the next batch of the transaction log for every
+ * client that is in step with the watermark, then a catch-up batch for each client left behind by
+ * an earlier failure. A failing client never holds the watermark back: it keeps its own position
+ * and is retried with back-off from there.
+ */
+export class RouterService {
+  private readonly logger = new Logger('Router');
+  /** Extracts of clients without route state cannot record failures in the database; kept here. */
+  private readonly extractRetry = new Map<string, { failures: number; at: number }>();
+
+  constructor(
+    private readonly db: RouterDatabase,
+    private readonly repo: RouteRepository,
+    private readonly visibility: VisibilityPlan,
+    private readonly extracts: ExtractService,
+    private readonly outbox: OutboxWriter,
+    private readonly options: RouterOptions,
+  ) {}
+
+  /** Returns true when more work is waiting (a full batch was read), so the caller runs again at once. */
+  async runPass(): Promise<boolean> {
+    let clients = await this.repo.activeClients();
+    if (await this.runExtracts(clients)) clients = await this.repo.activeClients();
+
+    const now = Date.now();
+    const routed = clients.filter((c) => c.state !== null && !ExtractService.pending(c));
+    const due = (c: RouteClient) => c.state?.retryAt == null || c.state.retryAt.getTime() <= now;
+    const watermark = await this.repo.watermark();
+    let more = false;
+
+    const entries = await this.repo.readLog(watermark, this.options.batchSize);
+    let upTo = watermark;
+    if (entries.length > 0) {
+      upTo = entries[entries.length - 1].seq;
+      const inStep = routed.filter((c) => (c.state?.fromSeq ?? 0) >= watermark && due(c));
+      const quiet = await this.routeBatch(
+        entries,
+        inStep.map(target).filter((t) => t.fromSeq < upTo),
+        upTo,
+      );
+      await this.repo.advance(quiet, upTo, upTo);
+      more = entries.length === this.options.batchSize;
+    }
+
+    for (const client of routed.filter((c) => (c.state?.fromSeq ?? 0) < watermark && due(c))) {
+      const t = target(client);
+      const behind = await this.repo.readLog(t.fromSeq, this.options.batchSize, upTo);
+      const end = behind.length > 0 ? behind[behind.length - 1].seq : upTo;
+      const quiet = behind.length > 0 ? await this.routeBatch(behind, [t], end) : [t.name];
+      if (quiet.length > 0) await this.repo.advance(quiet, end, upTo);
+      more ||= behind.length === this.options.batchSize;
+    }
+    return more;
+  }
+
+  /** Plans and delivers one batch; returns the clients that had nothing to receive. */
+  private async routeBatch(entries: LogEntry[], targets: RouteTarget[], upToSeq: number): Promise<string[]> {
+    if (targets.length === 0) return [];
+    const plans = await readSnapshot(this.db, (snapshot) =>
+      new RouteBatch(this.repo, snapshot, this.visibility, targets).plan(entries),
+    );
+    const busy = new Set(plans.map((p) => p.target.name));
+    const lastSeqs =
+      plans.length > 0
+        ? await this.repo.lastDownloadSeqs(plans.map((p) => ({ name: p.target.name, epoch: p.target.epoch })))
+        : new Map();
+    for (const plan of plans) {
+      const client = plan.target.name;
+      try {
+        const { files, txns } = await deliverPlan({
+          plan,
+          upToSeq,
+          lastDownloadSeq: lastSeqs.get(client) ?? 0,
+          tableOrder: this.visibility.tableOrder,
+          maxFileTxns: this.options.maxFileTxns,
+          outbox: this.outbox,
+          repo: this.repo,
+        });
+        if (files > 0)
+          this.logger.log(
+            `routed ${txns} transactions to ${client} in ${files} file(s), up to log seq ${upToSeq}`,
+          );
+      } catch (err) {
+        await this.recordFailure(client, err);
+      }
+    }
+    return targets.filter((t) => !busy.has(t.name)).map((t) => t.name);
+  }
+
+  private async recordFailure(client: string, err: unknown): Promise<void> {
+    const failures = (await this.repo.activeClients()).find((c) => c.name === client)?.state?.failures ?? 0;
+    const retryMs = backoff(failures, this.options.retryMaxMs);
+    this.logger.error(
+      `routing to ${client} failed (attempt ${failures + 1}), retrying in ${retryMs} ms: ${message(err)}`,
+    );
+    await this.repo.markFailed(client, message(err), retryMs);
+  }
+
+  /** Runs every due extract; returns whether any completed. */
+  private async runExtracts(clients: RouteClient[]): Promise<boolean> {
+    let done = false;
+    for (const client of clients.filter(ExtractService.pending)) {
+      const retry = this.extractRetry.get(client.name);
+      if (retry && retry.at > Date.now()) continue;
+      const started = Date.now();
+      try {
+        const result = await this.extracts.extract(client);
+        this.extractRetry.delete(client.name);
+        done = true;
+        this.logger.log(
+          `extracted ${result.rows} rows for ${client.name} (epoch ${result.epoch}, ${result.bytes} bytes, snapshot at log seq ${result.snapshotSeq}) in ${Date.now() - started} ms`,
+        );
+      } catch (err) {
+        const failures = (retry?.failures ?? 0) + 1;
+        const retryMs = backoff(failures - 1, this.options.retryMaxMs);
+        this.extractRetry.set(client.name, { failures, at: Date.now() + retryMs });
+        this.logger.error(
+          `extract for ${client.name} failed (attempt ${failures}), retrying in ${retryMs} ms: ${message(err)}`,
+        );
+      }
+    }
+    return done;
+  }
+}
+
+function target(client: RouteClient): RouteTarget {
+  const state = client.state;
+  if (!state) throw new Error(`client ${client.name} has no route state; it must be extracted first`);
+  return { name: client.name, fromSeq: state.fromSeq, epoch: state.epoch, nextFileSeq: state.nextFileSeq };
+}

@@ -1,0 +1,47 @@
+import type { ColumnDef, TableDef } from '@outpost/schema';
+
+/** JSON objects Postgres builds at most this many keys at once (its 100-argument limit). */
+const KEYS_PER_OBJECT = 50;
+const MAX_SAFE = '9007199254740991';
+
+const q = (ident: string): string => `"${ident}"`;
+
+/**
+ * A SQL expression that builds the whole row as a DX row (typed values such as `{$dec}` included),
+ * so the wire encoding happens once, in Postgres, and an extract of a million rows costs one JSON
+ * parse per row in Node rather than a codec call per value.
+ */
+export function rowJsonSql(table: TableDef, alias: string): string {
+  const pairs = table.allColumns.map((c) => `'${c.name}', ${valueSql(c, `${alias}.${q(c.name)}`)}`);
+  if (pairs.length <= KEYS_PER_OBJECT) return `json_build_object(${pairs.join(', ')})`;
+  const parts: string[] = [];
+  for (let i = 0; i < pairs.length; i += KEYS_PER_OBJECT) {
+    parts.push(`jsonb_build_object(${pairs.slice(i, i + KEYS_PER_OBJECT).join(', ')})`);
+  }
+  return `(${parts.join(' || ')})::json`;
+}
+
+function valueSql(col: ColumnDef, ref: string): string {
+  const tagged = (tag: string, text: string) =>
+    `CASE WHEN ${ref} IS NULL THEN NULL ELSE json_build_object('${tag}', ${text}) END`;
+  switch (col.type) {
+    case 'uuid':
+    case 'text':
+    case 'boolean':
+      return ref;
+    case 'integer':
+      return `CASE WHEN ${ref} IS NULL THEN NULL WHEN ${ref} BETWEEN -${MAX_SAFE} AND ${MAX_SAFE} THEN to_json(${ref}) ELSE json_build_object('$int', ${ref}::text) END`;
+    case 'decimal':
+      return tagged('$dec', `${ref}::text`);
+    case 'date':
+      return tagged('$date', `to_char(${ref}, 'YYYY-MM-DD')`);
+    case 'timestamp':
+      // Milliseconds, or microseconds when there are any: the canonical form of the schema codecs.
+      return tagged(
+        '$ts',
+        `regexp_replace(to_char(${ref} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '000$', '') || 'Z'`,
+      );
+    case 'json':
+      return tagged('$json', ref);
+  }
+}
