@@ -1,6 +1,7 @@
 /** One jest run: unit specs beside the code, integration and end-to-end tests under tests/. */
 const moduleNameMapper = {
-  '^@outpost/(dx-format|schema|contracts|server-kit|server-db|storage|test-support)$': '<rootDir>/libs/$1/src',
+  '^@outpost/(dx-format|schema|contracts|server-kit|server-db|storage|test-support)$':
+    '<rootDir>/libs/$1/src',
   '^@outpost/client-agent$': '<rootDir>/client-agent/src',
 };
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] };
@@ -10,7 +11,10 @@ module.exports = {
     {
       displayName: 'unit',
       rootDir: __dirname,
-      testMatch: ['<rootDir>/{libs,services}/*/src/**/*.spec.ts', '<rootDir>/{client-agent,admin-cli}/src/**/*.spec.ts'],
+      testMatch: [
+        '<rootDir>/{libs,services}/*/src/**/*.spec.ts',
+        '<rootDir>/{client-agent,admin-cli}/src/**/*.spec.ts',
+      ],
       testEnvironment: 'node',
       moduleNameMapper,
       transform,
