@@ -13,7 +13,7 @@ module.exports = {
       rootDir: __dirname,
       testMatch: [
         '<rootDir>/{libs,services}/*/src/**/*.spec.ts',
-        '<rootDir>/{client-agent,admin-cli}/src/**/*.spec.ts',
+        '<rootDir>/{client-agent,admin-cli,bench}/src/**/*.spec.ts',
       ],
       testEnvironment: 'node',
       moduleNameMapper,
@@ -28,7 +28,7 @@ module.exports = {
       transform,
       globalSetup: '<rootDir>/tests/support/global-setup.ts',
       globalTeardown: '<rootDir>/tests/support/global-teardown.ts',
-      testTimeout: 120000,
+      setupFilesAfterEnv: ['<rootDir>/tests/support/jest-setup.ts'],
     },
   ],
 };

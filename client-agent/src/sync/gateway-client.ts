@@ -128,9 +128,10 @@ export class GatewayClient {
     try {
       for await (const chunk of res) {
         const buf = chunk as Buffer;
+        // Count bytes once they are written, so progress (and a resume after a crash) reflects the disk.
+        await new Promise<void>((resolve, reject) => out.write(buf, (err) => (err ? reject(err) : resolve())));
         written += buf.length;
         onBytes(buf.length);
-        if (!out.write(buf)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
       }
     } catch (err) {
       throw this.networkError(err, 'GET', path);
