@@ -61,7 +61,11 @@ $fn$`,
 }
 
 export function postgresCaptureFunctionsDropDdl(): string[] {
-  return ['DROP FUNCTION IF EXISTS sync_capture_row()', 'DROP FUNCTION IF EXISTS sync_bump_version()', 'DROP FUNCTION IF EXISTS sync_log_lock()'];
+  return [
+    'DROP FUNCTION IF EXISTS sync_capture_row()',
+    'DROP FUNCTION IF EXISTS sync_bump_version()',
+    'DROP FUNCTION IF EXISTS sync_log_lock()',
+  ];
 }
 
 /** Row-level triggers on every synced table: version bump before update, log row after each change. */

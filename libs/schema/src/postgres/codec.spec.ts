@@ -17,7 +17,9 @@ describe('postgres codec', () => {
   it('normalises timestamps to UTC with microseconds kept', () => {
     expect(pgToDx(ts, '2024-03-01 10:00:00.123456+02')).toEqual({ $ts: '2024-03-01T08:00:00.123456Z' });
     expect(pgToDx(ts, '2024-03-01 10:00:00+00')).toEqual({ $ts: '2024-03-01T10:00:00.000Z' });
-    expect(dxKey(ts, { $ts: '2024-03-01T08:00:00.5Z' })).toBe(dxKey(ts, { $ts: '2024-03-01T09:00:00.500+01:00' }));
+    expect(dxKey(ts, { $ts: '2024-03-01T08:00:00.5Z' })).toBe(
+      dxKey(ts, { $ts: '2024-03-01T09:00:00.500+01:00' }),
+    );
   });
 
   it('turns integers beyond 2^53 into $int and refuses non-integers', () => {

@@ -85,7 +85,8 @@ export function dxToPg(col: ColumnDef, value: DxValue | undefined): string | num
       return value.toLowerCase();
     case 'text':
       if (typeof value !== 'string') throw wrong('a string');
-      if (value.includes('\u0000')) throw new ColumnValueError(col.name, 'contains a NUL character, which Postgres text cannot store');
+      if (value.includes('\u0000'))
+        throw new ColumnValueError(col.name, 'contains a NUL character, which Postgres text cannot store');
       return value;
     case 'boolean':
       if (typeof value !== 'boolean') throw wrong('true or false');
@@ -98,7 +99,8 @@ export function dxToPg(col: ColumnDef, value: DxValue | undefined): string | num
       const raw = (value as { $int?: unknown }).$int;
       if (typeof raw !== 'string' || !INTEGER.test(raw)) throw wrong('an integer or {$int: "digits"}');
       const big = BigInt(raw);
-      if (big < INT8_MIN || big > INT8_MAX) throw new ColumnValueError(col.name, `${raw} is outside the 64-bit integer range`);
+      if (big < INT8_MIN || big > INT8_MAX)
+        throw new ColumnValueError(col.name, `${raw} is outside the 64-bit integer range`);
       return big.toString();
     }
     case 'decimal':
@@ -150,7 +152,8 @@ function withScale(canonical: string, scale: number): string {
 function checkDecimal(col: ColumnDef, value: DxValue): string {
   let raw: string;
   if (typeof value === 'number' && Number.isSafeInteger(value)) raw = String(value);
-  else if (value !== null && typeof value === 'object' && '$dec' in value && typeof value.$dec === 'string') raw = value.$dec;
+  else if (value !== null && typeof value === 'object' && '$dec' in value && typeof value.$dec === 'string')
+    raw = value.$dec;
   else throw new ColumnValueError(col.name, `expects {$dec: "digits"}, got ${describe(value)}`);
   const m = DECIMAL.exec(raw);
   if (!m) throw new ColumnValueError(col.name, `"${raw}" is not a decimal number`);
@@ -159,7 +162,10 @@ function checkDecimal(col: ColumnDef, value: DxValue): string {
   const intDigits = m[2].replace(/^0+/, '').length;
   const fraction = (m[3] ?? '').replace(/0+$/, '');
   if (fraction.length > scale) {
-    throw new ColumnValueError(col.name, `"${raw}" has more than ${scale} decimal places; Postgres would round it`);
+    throw new ColumnValueError(
+      col.name,
+      `"${raw}" has more than ${scale} decimal places; Postgres would round it`,
+    );
   }
   if (intDigits > precision - scale) {
     throw new ColumnValueError(col.name, `"${raw}" does not fit numeric(${precision},${scale})`);
@@ -192,8 +198,11 @@ function utcTimestamp(raw: string): string {
   const m = TIMESTAMP.exec(raw);
   if (!m) throw new ColumnValueError('timestamp', `"${raw}" is not a timestamp with a zone`);
   const [, y, mo, d, h, mi, s, frac, z, sign, oh, om, os] = m;
-  const offsetSec = z ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 3600 + Number(om ?? 0) * 60 + Number(os ?? 0));
-  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) - offsetSec * 1000;
+  const offsetSec = z
+    ? 0
+    : (sign === '-' ? -1 : 1) * (Number(oh) * 3600 + Number(om ?? 0) * 60 + Number(os ?? 0));
+  const ms =
+    Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) - offsetSec * 1000;
   const base = new Date(ms).toISOString().slice(0, 19);
   const micros = (frac ?? '').padEnd(6, '0').slice(0, 6);
   return `${base}.${micros.endsWith('000') ? micros.slice(0, 3) : micros}Z`;
@@ -202,7 +211,9 @@ function utcTimestamp(raw: string): string {
 function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';

@@ -34,7 +34,11 @@ export function postgresTableDdl(schema: Schema, table: TableDef): string[] {
     const notNull = c.name === 'id' ? ' PRIMARY KEY' : c.nullable ? ' NULL' : ' NOT NULL';
     return `  ${quoteIdent(c.name)} ${postgresColumnType(c)}${notNull}`;
   });
-  cols.push('  row_version bigint NOT NULL DEFAULT 1', '  updated_at timestamptz NOT NULL DEFAULT now()', '  sync_conflict_of uuid NULL');
+  cols.push(
+    '  row_version bigint NOT NULL DEFAULT 1',
+    '  updated_at timestamptz NOT NULL DEFAULT now()',
+    '  sync_conflict_of uuid NULL',
+  );
   const out = [`CREATE TABLE ${quoteIdent(table.name)} (\n${cols.join(',\n')}\n)`];
   if (table.uniqueKey) {
     out.push(
@@ -43,7 +47,9 @@ export function postgresTableDdl(schema: Schema, table: TableDef): string[] {
     );
   }
   for (const col of lookupColumns(schema, table)) {
-    out.push(`CREATE INDEX ${quoteIdent(`${table.name}_${col}_idx`)} ON ${quoteIdent(table.name)} (${quoteIdent(col)})`);
+    out.push(
+      `CREATE INDEX ${quoteIdent(`${table.name}_${col}_idx`)} ON ${quoteIdent(table.name)} (${quoteIdent(col)})`,
+    );
   }
   return out;
 }

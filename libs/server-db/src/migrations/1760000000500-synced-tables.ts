@@ -15,7 +15,11 @@ import {
  */
 export class SyncedTables1760000000500 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
-    for (const sql of [...postgresSchemaDdl(salesSchema), ...postgresCaptureFunctionsDdl(), ...postgresCaptureTriggersDdl(salesSchema)]) {
+    for (const sql of [
+      ...postgresSchemaDdl(salesSchema),
+      ...postgresCaptureFunctionsDdl(),
+      ...postgresCaptureTriggersDdl(salesSchema),
+    ]) {
       await q.query(sql);
     }
   }

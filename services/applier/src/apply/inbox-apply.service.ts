@@ -1,0 +1,233 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import type { Pool, PoolClient } from 'pg';
+import { patterns, type RouterKickEvent } from '@outpost/contracts';
+import type { Schema } from '@outpost/schema';
+import { EventPublisher } from '@outpost/server-kit';
+import { archiveKey, isNotFound, ObjectStore, quarantineKey } from '@outpost/storage';
+import { APPLIER_CONFIG, type ApplierConfig } from '../config/applier.config';
+import { PG_POOL } from '../database/pg-pool';
+import { ApplyRejection, ApplyRejectionCode } from './apply-rejection';
+import { FileApplier, type InboxFile } from './file-applier';
+
+export const SYNC_SCHEMA = Symbol('SYNC_SCHEMA');
+
+type StepResult = { kind: 'applied'; file: InboxFile } | { kind: 'idle' } | { kind: 'quarantined' };
+
+/**
+ * Applies each client's received files strictly in file-seq order from its apply position
+ * (Siebel's Transaction Merger). A wake-up for a client drains every file that is next in line;
+ * a redelivered or out-of-order wake-up finds nothing to do. The position row is locked for the
+ * whole apply, so replicas never apply one client's files concurrently.
+ */
+@Injectable()
+export class InboxApplyService implements OnModuleDestroy {
+  private readonly logger = new Logger('InboxApply');
+  private readonly fileApplier: FileApplier;
+  /** One drain per client at a time in this process; a wake-up during a drain queues one more pass. */
+  private readonly running = new Map<string, Promise<void>>();
+
+  constructor(
+    @Inject(APPLIER_CONFIG) config: ApplierConfig,
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(SYNC_SCHEMA) schema: Schema,
+    private readonly store: ObjectStore,
+    private readonly publisher: EventPublisher,
+  ) {
+    const faultAt = config.faultAfterChunks;
+    this.fileApplier = new FileApplier(schema, {
+      chunkTxns: config.chunkTxns,
+      afterChunk:
+        faultAt === undefined
+          ? undefined
+          : (n) => {
+              if (n >= faultAt) process.kill(process.pid, 'SIGKILL');
+            },
+    });
+  }
+
+  /** Applies every file of `client` that is next in line. Rejects only on transient failures. */
+  wake(client: string): Promise<void> {
+    const previous = this.running.get(client) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.drain(client));
+    this.running.set(client, next);
+    const cleanup = () => {
+      if (this.running.get(client) === next) this.running.delete(client);
+    };
+    next.then(cleanup, cleanup);
+    return next;
+  }
+
+  /** Wakes every client with a received file next in line, and finishes object moves a crash cut short. */
+  async sweep(): Promise<void> {
+    const res = await this.pool.query<{ client: string }>(
+      `SELECT f.client FROM sync_inbox_file f
+         LEFT JOIN sync_apply_position p ON p.client = f.client
+        WHERE f.status = 'received' AND f.file_seq = coalesce(p.file_seq, 0) + 1`,
+    );
+    const stray = await this.pool.query<{
+      client: string;
+      file_seq: number;
+      status: 'applied' | 'quarantined';
+      object_key: string;
+    }>(
+      `SELECT client, file_seq, status, object_key FROM sync_inbox_file
+        WHERE status IN ('applied', 'quarantined') AND object_key LIKE 'inbox/%' LIMIT 100`,
+    );
+    for (const f of stray.rows) {
+      const to =
+        f.status === 'applied' ? archiveKey(f.client, f.file_seq) : quarantineKey(f.client, f.file_seq);
+      await this.moveObject({ client: f.client, fileSeq: f.file_seq, objectKey: f.object_key }, to);
+    }
+    await Promise.all(res.rows.map((r) => this.wake(r.client)));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  private async drain(client: string): Promise<void> {
+    for (;;) {
+      const step = await this.applyNext(client);
+      if (step.kind !== 'applied') return;
+      await this.afterCommit(step.file);
+    }
+  }
+
+  private async applyNext(client: string): Promise<StepResult> {
+    const db = await this.pool.connect();
+    let broken = false;
+    try {
+      await db.query('BEGIN');
+      const found = await this.lockNext(db, client);
+      if (!found) {
+        await db.query('ROLLBACK');
+        return { kind: 'idle' };
+      }
+      const { file, position } = found;
+      try {
+        const input = await this.openObject(file);
+        try {
+          const result = await this.fileApplier.apply(db, file, position, input);
+          await db.query(
+            `UPDATE sync_apply_position SET file_seq = $2, txn_seq = $3, updated_at = now() WHERE client = $1`,
+            [client, file.fileSeq, result.txnCount > 0 ? result.header.lastSeq : position.txnSeq],
+          );
+          await db.query(
+            `UPDATE sync_inbox_file SET status = 'applied', applied_at = now(), reason = NULL WHERE client = $1 AND file_seq = $2`,
+            [client, file.fileSeq],
+          );
+          await db.query('COMMIT');
+          this.logger.log(
+            `applied ${client}/${file.fileSeq}: ${result.txnCount} transactions, ${result.conflicts} conflicts, ${result.echoes} echoes`,
+          );
+          return { kind: 'applied', file };
+        } finally {
+          input.destroy();
+        }
+      } catch (err) {
+        const rejection = asRejection(err);
+        if (!rejection) throw err;
+        await db.query('ROLLBACK');
+        await this.quarantine(file, rejection);
+        return { kind: 'quarantined' };
+      }
+    } catch (err) {
+      broken = true;
+      await db.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      db.release(broken);
+    }
+  }
+
+  private async lockNext(db: PoolClient, client: string) {
+    await db.query(
+      `INSERT INTO sync_apply_position (client) SELECT name FROM sync_client WHERE name = $1 ON CONFLICT DO NOTHING`,
+      [client],
+    );
+    const pos = await db.query<{ file_seq: number; txn_seq: number }>(
+      `SELECT file_seq, txn_seq FROM sync_apply_position WHERE client = $1 FOR UPDATE`,
+      [client],
+    );
+    if (pos.rowCount === 0) {
+      this.logger.warn(`wake-up for unknown client "${client}" ignored`);
+      return null;
+    }
+    const position = { fileSeq: Number(pos.rows[0].file_seq), txnSeq: Number(pos.rows[0].txn_seq) };
+    const next = await db.query<{ object_key: string }>(
+      `SELECT object_key FROM sync_inbox_file WHERE client = $1 AND file_seq = $2 AND status = 'received' FOR UPDATE`,
+      [client, position.fileSeq + 1],
+    );
+    if (next.rowCount === 0) return null;
+    return { file: { client, fileSeq: position.fileSeq + 1, objectKey: next.rows[0].object_key }, position };
+  }
+
+  private async openObject(file: InboxFile) {
+    try {
+      return await this.store.getStream(this.store.inboxBucket, file.objectKey);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      throw new ApplyRejection(
+        ApplyRejectionCode.ObjectMissing,
+        `file ${file.client}/${file.fileSeq}: object ${file.objectKey} is missing from bucket ${this.store.inboxBucket}; have the client upload the file again`,
+      );
+    }
+  }
+
+  /** Refused for good: record why, park the object under quarantine/, and let later files wait. */
+  private async quarantine(file: InboxFile, rejection: ApplyRejection): Promise<void> {
+    const reason = `${rejection.code}: ${rejection.message}`;
+    const res = await this.pool.query(
+      `UPDATE sync_inbox_file SET status = 'quarantined', reason = $3 WHERE client = $1 AND file_seq = $2 AND status = 'received'`,
+      [file.client, file.fileSeq, reason],
+    );
+    if (res.rowCount === 0) return;
+    this.logger.warn(`quarantined ${file.client}/${file.fileSeq}: ${reason}`);
+    if (rejection.code !== ApplyRejectionCode.ObjectMissing)
+      await this.moveObject(file, quarantineKey(file.client, file.fileSeq));
+  }
+
+  private async afterCommit(file: InboxFile): Promise<void> {
+    await this.moveObject(file, archiveKey(file.client, file.fileSeq));
+    const kick: RouterKickEvent = { reason: 'applied', client: file.client };
+    await this.publisher.publish('routerKick', patterns.routerKick, kick).catch((err: Error) => {
+      this.logger.warn(
+        `router not kicked after ${file.client}/${file.fileSeq} (it polls anyway): ${err.message}`,
+      );
+    });
+  }
+
+  /**
+   * Copy, point the row at the copy, then remove the original: the row never names a missing
+   * object. A failure leaves the row on the old key; the sweep finishes the move later.
+   */
+  private async moveObject(file: InboxFile, to: string): Promise<void> {
+    if (file.objectKey === to) return;
+    const bucket = this.store.inboxBucket;
+    try {
+      await this.store.copy(bucket, file.objectKey, bucket, to);
+      const res = await this.pool.query(
+        `UPDATE sync_inbox_file SET object_key = $4 WHERE client = $1 AND file_seq = $2 AND object_key = $3`,
+        [file.client, file.fileSeq, file.objectKey, to],
+      );
+      if (res.rowCount === 1) await this.store.remove(bucket, file.objectKey);
+    } catch (err) {
+      this.logger.warn(
+        `could not move ${file.objectKey} to ${to} (the sweep retries): ${(err as Error).message}`,
+      );
+    }
+  }
+}
+
+function asRejection(err: unknown): ApplyRejection | null {
+  if (err instanceof ApplyRejection) return err;
+  const code = (err as { code?: unknown }).code;
+  // Class 22 is a data exception: a value Postgres refuses will be refused on every retry.
+  if (typeof code === 'string' && code.startsWith('22')) {
+    return new ApplyRejection(
+      ApplyRejectionCode.ValueRefused,
+      `Postgres refused a value of this file: ${(err as Error).message}; fix the client data and re-upload`,
+    );
+  }
+  return null;
+}

@@ -1,0 +1,43 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { MicroserviceOptions } from '@nestjs/microservices';
+import { migrate } from '@outpost/server-db';
+import { closeOnSignals, rmqServerOptions, startHealthServer } from '@outpost/server-kit';
+import { ObjectStore } from '@outpost/storage';
+import { AppModule } from './app.module';
+import { InboxApplyService } from './apply/inbox-apply.service';
+import { loadApplierConfig } from './config/applier.config';
+
+async function bootstrap(): Promise<void> {
+  const logger = new Logger('Applier');
+  const config = loadApplierConfig();
+  const health = await startHealthServer(config.healthPort);
+  await migrate(config.databaseUrl);
+  const base = rmqServerOptions(config.amqpUrl, config.queuePrefix, 'dxInbox', config.prefetch);
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(AppModule.forRoot(config), {
+    ...base,
+    // Acked by hand once the work is committed, so a crash redelivers the wake-up.
+    options: { ...base.options, noAck: false },
+  });
+  app.enableShutdownHooks();
+  await app.get(ObjectStore).ensureBuckets();
+  await app.listen();
+  const service = app.get(InboxApplyService);
+  const sweep = () => service.sweep().catch((err: Error) => logger.warn(`sweep failed: ${err.message}`));
+  await sweep();
+  const timer = setInterval(() => void sweep(), config.sweepIntervalMs);
+  health.setReady(true);
+  logger.log(`consuming ${config.queuePrefix}.dx.inbox; /healthz on port ${health.port}`);
+  closeOnSignals('Applier', async () => {
+    clearInterval(timer);
+    health.setReady(false);
+    await app.close();
+    await health.close();
+  });
+}
+
+bootstrap().catch((err: unknown) => {
+  new Logger('Applier').error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

@@ -1,0 +1,162 @@
+/**
+ * Conflicts as people meet them: two laptops change the same opportunity offline. Nothing is lost
+ * without a trace: the administrator sees the conflict, the losing laptop is told on its next sync,
+ * and both laptops end with the server's version.
+ */
+import { randomUUID } from 'node:crypto';
+import { waitFor } from '@outpost/test-support';
+import { admin, adminJson, agentJson } from './support/cli';
+import { createWorld, type World } from './support/world';
+
+type Rows = Array<Record<string, unknown>>;
+
+describe('conflicts end to end', () => {
+  let world: World;
+
+  beforeAll(async () => {
+    world = await createWorld();
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  async function laptop(name: string, user: string): Promise<string> {
+    const secret = await world.register(name, user);
+    const dir = world.laptopDir(name);
+    await agentJson(['init', '--dir', dir, '--server', world.stack.gatewayUrl, '--client', name, '--secret', secret]);
+    return dir;
+  }
+  const exec = (dir: string, sql: string) => agentJson(['exec', '--dir', dir, sql]);
+  const query = (dir: string, sql: string) => agentJson<Rows>(['query', '--dir', dir, sql]);
+  const sync = (dir: string) => agentJson(['sync', '--dir', dir]);
+  const applied = (client: string, fileSeq: number) =>
+    waitFor(
+      async () =>
+        (await world.db.query(`SELECT 1 FROM sync_inbox_file WHERE client = $1 AND file_seq = $2 AND status = 'applied'`, [client, fileSeq]))
+          .rowCount === 1,
+      { timeoutMs: 30_000, description: `${client} file ${fileSeq} applied` },
+    );
+
+  it('server wins on the same field, different fields merge, the loser learns of it and converges', async () => {
+    const opportunity = randomUUID();
+    const account = randomUUID();
+    await world.db.query(`INSERT INTO account (id, name, owner_login) VALUES ($1, 'Fabrikam', 'nina')`, [account]);
+    await world.db.query(
+      `INSERT INTO opportunity (id, account_id, name, stage, amount, owner_login) VALUES ($1, $2, 'Fabrikam pilot', 'Prospecting', 1000, 'nina')`,
+      [opportunity, account],
+    );
+    const first = await laptop('nina-laptop', 'nina');
+    const second = await laptop('nina-tablet', 'nina');
+    expect(await query(second, 'SELECT stage FROM opportunity')).toEqual([{ stage: 'Prospecting' }]);
+
+    // Both offline: the laptop changes stage and amount, the tablet changes stage and name.
+    await exec(first, `UPDATE opportunity SET stage = 'Proposal', amount = '2000.00' WHERE id = '${opportunity}'`);
+    await exec(second, `UPDATE opportunity SET stage = 'Closed Lost', name = 'Fabrikam pilot (renamed)' WHERE id = '${opportunity}'`);
+    await sync(first);
+    await applied('nina-laptop', 1);
+    await sync(second);
+    await applied('nina-tablet', 1);
+
+    // The server kept its stage (server-wins), took the tablet's name (no conflict on that column).
+    const server = await world.db.query(`SELECT stage, amount::text AS amount, name FROM opportunity WHERE id = $1`, [opportunity]);
+    expect(server.rows).toEqual([{ stage: 'Proposal', amount: '2000.00', name: 'Fabrikam pilot (renamed)' }]);
+
+    // The administrator sees the conflict, with both values and who won.
+    const conflicts = await adminJson<Array<Record<string, unknown>>>(['conflicts', 'list', '--client', 'nina-tablet'], world.stack);
+    expect(conflicts).toEqual([
+      expect.objectContaining({
+        kind: 'update-update',
+        table: 'opportunity',
+        rowId: opportunity,
+        column: 'stage',
+        serverValue: 'Proposal',
+        clientValue: 'Closed Lost',
+        clientOrigin: 'nina-tablet',
+        serverOrigin: 'nina-laptop',
+        policy: 'server-wins',
+        winner: 'server',
+      }),
+    ]);
+    expect((await admin(['conflicts', 'list'], world.stack)).stdout).toMatch(/stage/);
+
+    // The tablet learns of it on its next sync, and both converge to the server's row.
+    await waitFor(
+      async () => {
+        await sync(second);
+        const rows = await query(second, `SELECT stage, amount, name FROM opportunity`);
+        return JSON.stringify(rows) === JSON.stringify(server.rows) ? rows : undefined;
+      },
+      { timeoutMs: 30_000, description: 'the tablet converges to the server row' },
+    );
+    const status = await agentJson<{ conflicts: Array<Record<string, unknown>> }>(['status', '--dir', second]);
+    expect(status.conflicts).toEqual([expect.objectContaining({ column: 'stage', clientValue: 'Closed Lost', winner: 'server' })]);
+    await waitFor(
+      async () => {
+        await sync(first);
+        const rows = await query(first, `SELECT stage, amount, name FROM opportunity`);
+        return JSON.stringify(rows) === JSON.stringify(server.rows) ? rows : undefined;
+      },
+      { timeoutMs: 30_000, description: 'the laptop converges to the server row' },
+    );
+    const winnerStatus = await agentJson<{ conflicts: unknown[] }>(['status', '--dir', first]);
+    expect(winnerStatus.conflicts).toEqual([]);
+  });
+
+  it('a delete wins over an offline update, and the update is on record', async () => {
+    const account = randomUUID();
+    await world.db.query(`INSERT INTO account (id, name, owner_login) VALUES ($1, 'Tailspin Toys', 'omar')`, [account]);
+    const editor = await laptop('omar-laptop', 'omar');
+    const remover = await laptop('omar-tablet', 'omar');
+    await exec(editor, `UPDATE account SET name = 'Tailspin Toys Ltd' WHERE id = '${account}'`);
+    await exec(remover, `DELETE FROM account WHERE id = '${account}'`);
+    await sync(remover);
+    await applied('omar-tablet', 1);
+    await sync(editor);
+    await applied('omar-laptop', 1);
+
+    expect((await world.db.query(`SELECT 1 FROM account WHERE id = $1`, [account])).rowCount).toBe(0);
+    const conflicts = await adminJson<Array<Record<string, unknown>>>(['conflicts', 'list', '--client', 'omar-laptop'], world.stack);
+    expect(conflicts).toEqual([
+      expect.objectContaining({ kind: 'update-delete', rowId: account, policy: 'delete-wins', winner: 'server' }),
+    ]);
+    expect(JSON.stringify(conflicts[0])).toMatch(/Tailspin Toys Ltd/);
+    await waitFor(
+      async () => {
+        await sync(editor);
+        return (await query(editor, `SELECT id FROM account WHERE id = '${account}'`)).length === 0;
+      },
+      { timeoutMs: 30_000, description: 'the editor drops the deleted row' },
+    );
+  });
+
+  it('keeps both rows of a duplicate business key and marks the later one', async () => {
+    const first = await laptop('pia-laptop', 'pia');
+    const second = await laptop('pia-tablet', 'pia');
+    await exec(first, `INSERT INTO account (name, owner_login) VALUES ('Litware', 'pia')`);
+    await exec(second, `INSERT INTO account (name, owner_login) VALUES ('Litware', 'pia')`);
+    await sync(first);
+    await applied('pia-laptop', 1);
+    await sync(second);
+    await applied('pia-tablet', 1);
+
+    const rows = await world.db.query(
+      `SELECT id::text, sync_conflict_of::text FROM account WHERE name = 'Litware' ORDER BY sync_conflict_of NULLS FIRST`,
+    );
+    expect(rows.rows).toHaveLength(2);
+    expect(rows.rows[0].sync_conflict_of).toBeNull();
+    expect(rows.rows[1].sync_conflict_of).toBe(rows.rows[0].id);
+    const conflicts = await adminJson<Array<Record<string, unknown>>>(['conflicts', 'list', '--client', 'pia-tablet'], world.stack);
+    expect(conflicts).toEqual([expect.objectContaining({ kind: 'duplicate-key', table: 'account' })]);
+
+    for (const dir of [first, second]) {
+      await waitFor(
+        async () => {
+          await sync(dir);
+          const local = await query(dir, `SELECT id, sync_conflict_of FROM account WHERE name = 'Litware' ORDER BY sync_conflict_of IS NOT NULL`);
+          return JSON.stringify(local) === JSON.stringify(rows.rows) ? local : undefined;
+        },
+        { timeoutMs: 30_000, description: `${dir} holds both Litware rows, the later one marked` },
+      );
+    }
+  });
+});
