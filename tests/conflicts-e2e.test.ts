@@ -23,7 +23,17 @@ describe('conflicts end to end', () => {
   async function laptop(name: string, user: string): Promise<string> {
     const secret = await world.register(name, user);
     const dir = world.laptopDir(name);
-    await agentJson(['init', '--dir', dir, '--server', world.stack.gatewayUrl, '--client', name, '--secret', secret]);
+    await agentJson([
+      'init',
+      '--dir',
+      dir,
+      '--server',
+      world.stack.gatewayUrl,
+      '--client',
+      name,
+      '--secret',
+      secret,
+    ]);
     return dir;
   }
   const exec = (dir: string, sql: string) => agentJson(['exec', '--dir', dir, sql]);
@@ -32,15 +42,21 @@ describe('conflicts end to end', () => {
   const applied = (client: string, fileSeq: number) =>
     waitFor(
       async () =>
-        (await world.db.query(`SELECT 1 FROM sync_inbox_file WHERE client = $1 AND file_seq = $2 AND status = 'applied'`, [client, fileSeq]))
-          .rowCount === 1,
+        (
+          await world.db.query(
+            `SELECT 1 FROM sync_inbox_file WHERE client = $1 AND file_seq = $2 AND status = 'applied'`,
+            [client, fileSeq],
+          )
+        ).rowCount === 1,
       { timeoutMs: 30_000, description: `${client} file ${fileSeq} applied` },
     );
 
   it('server wins on the same field, different fields merge, the loser learns of it and converges', async () => {
     const opportunity = randomUUID();
     const account = randomUUID();
-    await world.db.query(`INSERT INTO account (id, name, owner_login) VALUES ($1, 'Fabrikam', 'nina')`, [account]);
+    await world.db.query(`INSERT INTO account (id, name, owner_login) VALUES ($1, 'Fabrikam', 'nina')`, [
+      account,
+    ]);
     await world.db.query(
       `INSERT INTO opportunity (id, account_id, name, stage, amount, owner_login) VALUES ($1, $2, 'Fabrikam pilot', 'Prospecting', 1000, 'nina')`,
       [opportunity, account],
@@ -50,19 +66,31 @@ describe('conflicts end to end', () => {
     expect(await query(second, 'SELECT stage FROM opportunity')).toEqual([{ stage: 'Prospecting' }]);
 
     // Both offline: the laptop changes stage and amount, the tablet changes stage and name.
-    await exec(first, `UPDATE opportunity SET stage = 'Proposal', amount = '2000.00' WHERE id = '${opportunity}'`);
-    await exec(second, `UPDATE opportunity SET stage = 'Closed Lost', name = 'Fabrikam pilot (renamed)' WHERE id = '${opportunity}'`);
+    await exec(
+      first,
+      `UPDATE opportunity SET stage = 'Proposal', amount = '2000.00' WHERE id = '${opportunity}'`,
+    );
+    await exec(
+      second,
+      `UPDATE opportunity SET stage = 'Closed Lost', name = 'Fabrikam pilot (renamed)' WHERE id = '${opportunity}'`,
+    );
     await sync(first);
     await applied('nina-laptop', 1);
     await sync(second);
     await applied('nina-tablet', 1);
 
     // The server kept its stage (server-wins), took the tablet's name (no conflict on that column).
-    const server = await world.db.query(`SELECT stage, amount::text AS amount, name FROM opportunity WHERE id = $1`, [opportunity]);
+    const server = await world.db.query(
+      `SELECT stage, amount::text AS amount, name FROM opportunity WHERE id = $1`,
+      [opportunity],
+    );
     expect(server.rows).toEqual([{ stage: 'Proposal', amount: '2000.00', name: 'Fabrikam pilot (renamed)' }]);
 
     // The administrator sees the conflict, with both values and who won.
-    const conflicts = await adminJson<Array<Record<string, unknown>>>(['conflicts', 'list', '--client', 'nina-tablet'], world.stack);
+    const conflicts = await adminJson<Array<Record<string, unknown>>>(
+      ['conflicts', 'list', '--client', 'nina-tablet'],
+      world.stack,
+    );
     expect(conflicts).toEqual([
       expect.objectContaining({
         kind: 'update-update',
@@ -88,8 +116,14 @@ describe('conflicts end to end', () => {
       },
       { timeoutMs: 30_000, description: 'the tablet converges to the server row' },
     );
-    const status = await agentJson<{ conflicts: Array<Record<string, unknown>> }>(['status', '--dir', second]);
-    expect(status.conflicts).toEqual([expect.objectContaining({ column: 'stage', clientValue: 'Closed Lost', winner: 'server' })]);
+    const status = await agentJson<{ conflicts: Array<Record<string, unknown>> }>([
+      'status',
+      '--dir',
+      second,
+    ]);
+    expect(status.conflicts).toEqual([
+      expect.objectContaining({ column: 'stage', clientValue: 'Closed Lost', winner: 'server' }),
+    ]);
     await waitFor(
       async () => {
         await sync(first);
@@ -104,7 +138,9 @@ describe('conflicts end to end', () => {
 
   it('a delete wins over an offline update, and the update is on record', async () => {
     const account = randomUUID();
-    await world.db.query(`INSERT INTO account (id, name, owner_login) VALUES ($1, 'Tailspin Toys', 'omar')`, [account]);
+    await world.db.query(`INSERT INTO account (id, name, owner_login) VALUES ($1, 'Tailspin Toys', 'omar')`, [
+      account,
+    ]);
     const editor = await laptop('omar-laptop', 'omar');
     const remover = await laptop('omar-tablet', 'omar');
     await exec(editor, `UPDATE account SET name = 'Tailspin Toys Ltd' WHERE id = '${account}'`);
@@ -115,9 +151,17 @@ describe('conflicts end to end', () => {
     await applied('omar-laptop', 1);
 
     expect((await world.db.query(`SELECT 1 FROM account WHERE id = $1`, [account])).rowCount).toBe(0);
-    const conflicts = await adminJson<Array<Record<string, unknown>>>(['conflicts', 'list', '--client', 'omar-laptop'], world.stack);
+    const conflicts = await adminJson<Array<Record<string, unknown>>>(
+      ['conflicts', 'list', '--client', 'omar-laptop'],
+      world.stack,
+    );
     expect(conflicts).toEqual([
-      expect.objectContaining({ kind: 'update-delete', rowId: account, policy: 'delete-wins', winner: 'server' }),
+      expect.objectContaining({
+        kind: 'update-delete',
+        rowId: account,
+        policy: 'delete-wins',
+        winner: 'server',
+      }),
     ]);
     expect(JSON.stringify(conflicts[0])).toMatch(/Tailspin Toys Ltd/);
     await waitFor(
@@ -145,14 +189,20 @@ describe('conflicts end to end', () => {
     expect(rows.rows).toHaveLength(2);
     expect(rows.rows[0].sync_conflict_of).toBeNull();
     expect(rows.rows[1].sync_conflict_of).toBe(rows.rows[0].id);
-    const conflicts = await adminJson<Array<Record<string, unknown>>>(['conflicts', 'list', '--client', 'pia-tablet'], world.stack);
+    const conflicts = await adminJson<Array<Record<string, unknown>>>(
+      ['conflicts', 'list', '--client', 'pia-tablet'],
+      world.stack,
+    );
     expect(conflicts).toEqual([expect.objectContaining({ kind: 'duplicate-key', table: 'account' })]);
 
     for (const dir of [first, second]) {
       await waitFor(
         async () => {
           await sync(dir);
-          const local = await query(dir, `SELECT id, sync_conflict_of FROM account WHERE name = 'Litware' ORDER BY sync_conflict_of IS NOT NULL`);
+          const local = await query(
+            dir,
+            `SELECT id, sync_conflict_of FROM account WHERE name = 'Litware' ORDER BY sync_conflict_of IS NOT NULL`,
+          );
           return JSON.stringify(local) === JSON.stringify(rows.rows) ? local : undefined;
         },
         { timeoutMs: 30_000, description: `${dir} holds both Litware rows, the later one marked` },

@@ -42,13 +42,26 @@ describe(`convergence (seed ${SEED}, ${CLIENTS} clients, ${ROUNDS} rounds, ${OPS
     console.log(`convergence seed ${SEED} (replay with OUTPOST_CONVERGENCE_SEED=${SEED})`);
     world = await createWorld();
     for (let i = 0; i < 6; i += 1) {
-      await world.db.query(`INSERT INTO account (id, name, owner_login) VALUES (gen_random_uuid(), $1, 'team')`, [`Seed ${i}`]);
+      await world.db.query(
+        `INSERT INTO account (id, name, owner_login) VALUES (gen_random_uuid(), $1, 'team')`,
+        [`Seed ${i}`],
+      );
     }
     for (let i = 0; i < CLIENTS; i += 1) {
       const name = `conv-${i}`;
       const secret = await world.register(name, 'team');
       const dir = world.laptopDir(name);
-      await agentJson(['init', '--dir', dir, '--server', world.stack.gatewayUrl, '--client', name, '--secret', secret]);
+      await agentJson([
+        'init',
+        '--dir',
+        dir,
+        '--server',
+        world.stack.gatewayUrl,
+        '--client',
+        name,
+        '--secret',
+        secret,
+      ]);
       laptops.push({ name, dir });
     }
   });
@@ -128,17 +141,37 @@ describe(`convergence (seed ${SEED}, ${CLIENTS} clients, ${ROUNDS} rounds, ${OPS
       ),
     );
     const sent = await sentTransactions();
-    const conflicts = (await world.db.query(`SELECT kind, count(*)::int AS n FROM sync_conflict GROUP BY kind`)).rows;
-    console.log(`convergence seed ${SEED}: ${sent.length} transactions sent, conflicts ${JSON.stringify(conflicts)}`);
+    const conflicts = (
+      await world.db.query(`SELECT kind, count(*)::int AS n FROM sync_conflict GROUP BY kind`)
+    ).rows;
+    console.log(
+      `convergence seed ${SEED}: ${sent.length} transactions sent, conflicts ${JSON.stringify(conflicts)}`,
+    );
     expect(sent.length).toBeGreaterThan(0);
-    const superseded = new Set(sent.flatMap((tx) => (tx.op === 'update' && typeof tx.changes.name?.old === 'string' ? [tx.changes.name.old] : [])));
+    const superseded = new Set(
+      sent.flatMap((tx) =>
+        tx.op === 'update' && typeof tx.changes.name?.old === 'string' ? [tx.changes.name.old] : [],
+      ),
+    );
     const deleted = new Set(sent.filter((tx) => tx.op === 'delete').map((tx) => tx.id));
-    const conflictRows = new Set<string>((await world.db.query(`SELECT row_id::text FROM sync_conflict`)).rows.map((r) => r.row_id));
+    const conflictRows = new Set<string>(
+      (await world.db.query(`SELECT row_id::text FROM sync_conflict`)).rows.map((r) => r.row_id),
+    );
     for (const tx of sent) {
       if (tx.op !== 'update' || typeof tx.changes.name?.new !== 'string') continue;
       const value = tx.changes.name.new;
-      const traced = names.has(value) || conflictValues.has(value) || superseded.has(value) || deleted.has(tx.id) || conflictRows.has(tx.id);
-      expect({ value, row: tx.id, seed: SEED, traced }).toEqual({ value, row: tx.id, seed: SEED, traced: true });
+      const traced =
+        names.has(value) ||
+        conflictValues.has(value) ||
+        superseded.has(value) ||
+        deleted.has(tx.id) ||
+        conflictRows.has(tx.id);
+      expect({ value, row: tx.id, seed: SEED, traced }).toEqual({
+        value,
+        row: tx.id,
+        seed: SEED,
+        traced: true,
+      });
     }
   });
 
@@ -146,7 +179,9 @@ describe(`convergence (seed ${SEED}, ${CLIENTS} clients, ${ROUNDS} rounds, ${OPS
     const out: DxTransaction[] = [];
     for (const laptop of laptops) {
       const sentDir = path.join(laptop.dir, 'outbox', 'sent');
-      for (const file of readdirSync(sentDir).filter((f) => f.endsWith('.dx')).sort()) {
+      for (const file of readdirSync(sentDir)
+        .filter((f) => f.endsWith('.dx'))
+        .sort()) {
         for await (const tx of readDxFile(path.join(sentDir, file))) out.push(tx);
       }
     }

@@ -24,7 +24,17 @@ describe('download', () => {
   async function laptop(name: string, user: string, extract = true): Promise<string> {
     const secret = await world.register(name, user);
     const dir = world.laptopDir(name);
-    const args = ['init', '--dir', dir, '--server', world.stack.gatewayUrl, '--client', name, '--secret', secret];
+    const args = [
+      'init',
+      '--dir',
+      dir,
+      '--server',
+      world.stack.gatewayUrl,
+      '--client',
+      name,
+      '--secret',
+      secret,
+    ];
     await agentJson(extract ? args : [...args, '--no-extract']);
     return dir;
   }
@@ -52,13 +62,19 @@ describe('download', () => {
   }
 
   it('extracts a new client while changes keep arriving, missing and doubling nothing', async () => {
-    await insertAccounts('ivy', Array.from({ length: 300 }, (_, i) => `Before ${i}`));
+    await insertAccounts(
+      'ivy',
+      Array.from({ length: 300 }, (_, i) => `Before ${i}`),
+    );
     let writing = true;
     let batch = 0;
     const writer = (async () => {
       while (writing) {
         batch += 1;
-        await insertAccounts('ivy', Array.from({ length: 20 }, (_, i) => `During ${batch}-${i}`));
+        await insertAccounts(
+          'ivy',
+          Array.from({ length: 20 }, (_, i) => `During ${batch}-${i}`),
+        );
       }
     })();
     const dir = await laptop('ivy-laptop', 'ivy');
@@ -81,30 +97,49 @@ describe('download', () => {
     const account = randomUUID();
     const opportunity = randomUUID();
     const team = randomUUID();
-    await world.db.query(`INSERT INTO account (id, name, owner_login) VALUES ($1, 'Visible Co', 'kate')`, [account]);
+    await world.db.query(`INSERT INTO account (id, name, owner_login) VALUES ($1, 'Visible Co', 'kate')`, [
+      account,
+    ]);
     await world.db.query(
       `INSERT INTO opportunity (id, account_id, name, stage, owner_login) VALUES ($1, $2, 'Shared deal', 'Prospecting', 'kate')`,
       [opportunity, account],
     );
-    await world.db.query(`INSERT INTO opportunity_team (id, opportunity_id, user_login) VALUES ($1, $2, 'jack')`, [team, opportunity]);
-    await converge(dir, `SELECT name FROM opportunity`, `SELECT name FROM opportunity WHERE id = '${opportunity}'`);
+    await world.db.query(
+      `INSERT INTO opportunity_team (id, opportunity_id, user_login) VALUES ($1, $2, 'jack')`,
+      [team, opportunity],
+    );
+    await converge(
+      dir,
+      `SELECT name FROM opportunity`,
+      `SELECT name FROM opportunity WHERE id = '${opportunity}'`,
+    );
     expect(await query(dir, 'SELECT name FROM account')).toEqual([{ name: 'Visible Co' }]);
 
     await world.db.query(`DELETE FROM opportunity_team WHERE id = $1`, [team]);
     await converge(dir, `SELECT name FROM opportunity`, `SELECT name FROM opportunity WHERE false`);
     expect(await query(dir, 'SELECT name FROM account')).toEqual([]);
     expect(await query(dir, 'SELECT count(*) AS n FROM _outpost_log')).toEqual([{ n: 0 }]);
-    const server = await world.db.query(`SELECT count(*)::int AS n FROM opportunity WHERE id = $1`, [opportunity]);
+    const server = await world.db.query(`SELECT count(*)::int AS n FROM opportunity WHERE id = $1`, [
+      opportunity,
+    ]);
     expect(server.rows[0].n).toBe(1);
   });
 
   it('resumes a download interrupted halfway', async () => {
     const dir = await laptop('liam-laptop', 'liam');
     // Names that do not compress away, so the file is large enough to be cut in the middle.
-    await insertAccounts('liam', Array.from({ length: 3000 }, (_, i) => `Resume ${String(i).padStart(4, '0')} ${randomUUID()} ${randomUUID()}`));
+    await insertAccounts(
+      'liam',
+      Array.from(
+        { length: 3000 },
+        (_, i) => `Resume ${String(i).padStart(4, '0')} ${randomUUID()} ${randomUUID()}`,
+      ),
+    );
     await waitFor(
       async () => {
-        const r = await world.db.query(`SELECT count(*)::int AS n FROM sync_outbound_file WHERE client = 'liam-laptop' AND kind = 'changes'`);
+        const r = await world.db.query(
+          `SELECT count(*)::int AS n FROM sync_outbound_file WHERE client = 'liam-laptop' AND kind = 'changes'`,
+        );
         return r.rows[0].n > 0;
       },
       { timeoutMs: 30_000, description: "liam's changes routed" },
@@ -133,15 +168,38 @@ describe('download', () => {
   it('re-extracts a client and keeps its unsent local changes', async () => {
     const dir = await laptop('mia-laptop', 'mia');
     await insertAccounts('mia', ['Mia One', 'Mia Two']);
-    await converge(dir, `SELECT name FROM account ORDER BY name`, `SELECT name FROM account WHERE owner_login = 'mia' ORDER BY name`);
+    await converge(
+      dir,
+      `SELECT name FROM account ORDER BY name`,
+      `SELECT name FROM account WHERE owner_login = 'mia' ORDER BY name`,
+    );
 
-    await agentJson(['exec', '--dir', dir, `INSERT INTO account (name, owner_login) VALUES ('Mia Offline', 'mia')`]);
-    await agentJson(['exec', '--dir', dir, `UPDATE account SET name = 'Mia Two (renamed)' WHERE name = 'Mia Two'`]);
+    await agentJson([
+      'exec',
+      '--dir',
+      dir,
+      `INSERT INTO account (name, owner_login) VALUES ('Mia Offline', 'mia')`,
+    ]);
+    await agentJson([
+      'exec',
+      '--dir',
+      dir,
+      `UPDATE account SET name = 'Mia Two (renamed)' WHERE name = 'Mia Two'`,
+    ]);
     const requested = await admin(['clients', 'reextract', 'mia-laptop'], world.stack);
     expect(requested.code).toBe(0);
     await insertAccounts('mia', ['Mia Three']);
 
-    const local = await converge(dir, `SELECT name FROM account ORDER BY name`, `SELECT name FROM account WHERE owner_login = 'mia' ORDER BY name`);
-    expect(local).toEqual([{ name: 'Mia Offline' }, { name: 'Mia One' }, { name: 'Mia Three' }, { name: 'Mia Two (renamed)' }]);
+    const local = await converge(
+      dir,
+      `SELECT name FROM account ORDER BY name`,
+      `SELECT name FROM account WHERE owner_login = 'mia' ORDER BY name`,
+    );
+    expect(local).toEqual([
+      { name: 'Mia Offline' },
+      { name: 'Mia One' },
+      { name: 'Mia Three' },
+      { name: 'Mia Two (renamed)' },
+    ]);
   });
 });

@@ -16,13 +16,24 @@ describe('two-way sync between laptops through the server', () => {
   async function laptop(name: string, user: string): Promise<string> {
     const secret = await world.register(`${name}-laptop`, user);
     const dir = world.laptopDir(name);
-    await agentJson(['init', '--dir', dir, '--server', world.stack.gatewayUrl, '--client', `${name}-laptop`, '--secret', secret]);
+    await agentJson([
+      'init',
+      '--dir',
+      dir,
+      '--server',
+      world.stack.gatewayUrl,
+      '--client',
+      `${name}-laptop`,
+      '--secret',
+      secret,
+    ]);
     dirs[name] = dir;
     return dir;
   }
   const exec = (dir: string, sql: string) => agentJson(['exec', '--dir', dir, sql]);
   const query = (dir: string, sql: string) => agentJson<Rows>(['query', '--dir', dir, sql]);
-  const sync = (dir: string) => agentJson<{ uploaded: { txns: number }; downloaded: { txns: number } }>(['sync', '--dir', dir]);
+  const sync = (dir: string) =>
+    agentJson<{ uploaded: { txns: number }; downloaded: { txns: number } }>(['sync', '--dir', dir]);
 
   /** Syncs until the laptop's query returns what is expected: the server applies and routes asynchronously. */
   async function syncUntil(dir: string, sql: string, expected: Rows): Promise<void> {
@@ -32,7 +43,11 @@ describe('two-way sync between laptops through the server', () => {
         const rows = await query(dir, sql);
         return JSON.stringify(rows) === JSON.stringify(expected) ? rows : undefined;
       },
-      { timeoutMs: 30_000, intervalMs: 300, description: `${sql} on ${dir} to return ${JSON.stringify(expected)}` },
+      {
+        timeoutMs: 30_000,
+        intervalMs: 300,
+        description: `${sql} on ${dir} to return ${JSON.stringify(expected)}`,
+      },
     );
   }
 
@@ -52,26 +67,39 @@ describe('two-way sync between laptops through the server', () => {
 
     // User A creates an account and an opportunity offline, with B on the team, and syncs.
     await exec(a, `INSERT INTO account (id, name, owner_login) VALUES ('${account}', 'Contoso', 'alice')`);
-    await exec(a, `INSERT INTO contact (account_id, last_name, email) VALUES ('${account}', 'Ng', 'ng@contoso.example')`);
+    await exec(
+      a,
+      `INSERT INTO contact (account_id, last_name, email) VALUES ('${account}', 'Ng', 'ng@contoso.example')`,
+    );
     await exec(
       a,
       `INSERT INTO opportunity (id, account_id, name, stage, amount, owner_login)
        VALUES ('${opportunity}', '${account}', 'Contoso expansion', 'Qualification', '50000.00', 'alice')`,
     );
-    await exec(a, `INSERT INTO opportunity_team (opportunity_id, user_login) VALUES ('${opportunity}', 'bob')`);
+    await exec(
+      a,
+      `INSERT INTO opportunity_team (opportunity_id, user_login) VALUES ('${opportunity}', 'bob')`,
+    );
     const first = await sync(a);
     expect(first.uploaded.txns).toBe(4);
 
     // B (on the team) syncs and receives the opportunity, its account and the account's contact.
-    await syncUntil(b, `SELECT name, stage, amount FROM opportunity`, [{ name: 'Contoso expansion', stage: 'Qualification', amount: '50000.00' }]);
+    await syncUntil(b, `SELECT name, stage, amount FROM opportunity`, [
+      { name: 'Contoso expansion', stage: 'Qualification', amount: '50000.00' },
+    ]);
     expect(await query(b, 'SELECT name FROM account')).toEqual([{ name: 'Contoso' }]);
     expect(await query(b, 'SELECT last_name FROM contact')).toEqual([{ last_name: 'Ng' }]);
 
     // B goes offline, changes the opportunity, and syncs: the server has B's change.
-    await exec(b, `UPDATE opportunity SET stage = 'Proposal', amount = '62500.00' WHERE id = '${opportunity}'`);
+    await exec(
+      b,
+      `UPDATE opportunity SET stage = 'Proposal', amount = '62500.00' WHERE id = '${opportunity}'`,
+    );
     await sync(b);
     await waitFor(
-      async () => (await world.db.query(`SELECT stage FROM opportunity WHERE id = $1`, [opportunity])).rows[0]?.stage === 'Proposal',
+      async () =>
+        (await world.db.query(`SELECT stage FROM opportunity WHERE id = $1`, [opportunity])).rows[0]
+          ?.stage === 'Proposal',
       { timeoutMs: 30_000, description: "B's change on the server" },
     );
 

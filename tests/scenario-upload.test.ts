@@ -36,10 +36,25 @@ describe('seed scenario: an offline change to an opportunity reaches the server 
     alice = world.laptopDir('alice');
     bob = world.laptopDir('bob');
     const server = world.stack.gatewayUrl;
-    await agentJson(['init', '--dir', alice, '--server', server, '--client', 'alice-laptop', '--secret', aliceSecret]);
+    await agentJson([
+      'init',
+      '--dir',
+      alice,
+      '--server',
+      server,
+      '--client',
+      'alice-laptop',
+      '--secret',
+      aliceSecret,
+    ]);
 
     // Earlier: another user created the opportunity (with the telesales user on its team) and uploaded it.
-    await agentJson(['exec', '--dir', alice, `INSERT INTO account (id, name, owner_login) VALUES ('${ACCOUNT_ID}', 'Northwind Traders', 'alice')`]);
+    await agentJson([
+      'exec',
+      '--dir',
+      alice,
+      `INSERT INTO account (id, name, owner_login) VALUES ('${ACCOUNT_ID}', 'Northwind Traders', 'alice')`,
+    ]);
     await agentJson([
       'exec',
       '--dir',
@@ -47,16 +62,40 @@ describe('seed scenario: an offline change to an opportunity reaches the server 
       `INSERT INTO opportunity (id, account_id, name, stage, amount, close_date, owner_login)
        VALUES ('${OPPORTUNITY_ID}', '${ACCOUNT_ID}', 'Northwind fleet renewal', 'Prospecting', '120000.00', '2027-03-31', 'alice')`,
     ]);
-    await agentJson(['exec', '--dir', alice, `INSERT INTO opportunity_team (id, opportunity_id, user_login) VALUES ('${TEAM_ID}', '${OPPORTUNITY_ID}', 'bob')`]);
+    await agentJson([
+      'exec',
+      '--dir',
+      alice,
+      `INSERT INTO opportunity_team (id, opportunity_id, user_login) VALUES ('${TEAM_ID}', '${OPPORTUNITY_ID}', 'bob')`,
+    ]);
     await agentJson(['sync', '--dir', alice]);
-    await waitFor(async () => (await world.db.query('SELECT 1 FROM opportunity_team WHERE id = $1', [TEAM_ID])).rowCount === 1, {
-      timeoutMs: 30_000,
-      description: "alice's opportunity applied on the server",
-    });
+    await waitFor(
+      async () =>
+        (await world.db.query('SELECT 1 FROM opportunity_team WHERE id = $1', [TEAM_ID])).rowCount === 1,
+      {
+        timeoutMs: 30_000,
+        description: "alice's opportunity applied on the server",
+      },
+    );
 
     // Later: the telesales user downloaded it during a subsequent synchronization (the initial extract).
-    await agentJson(['init', '--dir', bob, '--server', server, '--client', 'bob-laptop', '--secret', bobSecret]);
-    const local = await agentJson<Array<{ stage: string }>>(['query', '--dir', bob, `SELECT stage FROM opportunity WHERE id = '${OPPORTUNITY_ID}'`]);
+    await agentJson([
+      'init',
+      '--dir',
+      bob,
+      '--server',
+      server,
+      '--client',
+      'bob-laptop',
+      '--secret',
+      bobSecret,
+    ]);
+    const local = await agentJson<Array<{ stage: string }>>([
+      'query',
+      '--dir',
+      bob,
+      `SELECT stage FROM opportunity WHERE id = '${OPPORTUNITY_ID}'`,
+    ]);
     expect(local).toEqual([{ stage: 'Prospecting' }]);
   });
 
@@ -81,11 +120,13 @@ describe('seed scenario: an offline change to an opportunity reaches the server 
     expect(row).toEqual([{ stage: 'Negotiation', amount: '135000.50' }]);
 
     // 3. A transaction record is saved in the local transaction log, with old and new values.
-    const log = await agentJson<Array<{ op: string; table_name: string; row_id: string; changes_json: string }>>([
+    const log = await agentJson<
+      Array<{ op: string; table_name: string; row_id: string; changes_json: string }>
+    >([
       'query',
       '--dir',
       bob,
-      "SELECT op, table_name, row_id, changes_json FROM _outpost_log WHERE file_seq IS NULL ORDER BY seq",
+      'SELECT op, table_name, row_id, changes_json FROM _outpost_log WHERE file_seq IS NULL ORDER BY seq',
     ]);
     expect(log).toHaveLength(1);
     expect(log[0]).toMatchObject({ op: 'update', table_name: 'opportunity', row_id: OPPORTUNITY_ID });
@@ -100,14 +141,20 @@ describe('seed scenario: an offline change to an opportunity reaches the server 
     expect(outbox).toHaveLength(1);
     const inspect = await agent(['dx', 'inspect', path.join(bob, 'outbox', outbox[0]!), '--json']);
     expect(inspect.code).toBe(0);
-    const [header, tx] = inspect.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const [header, tx] = inspect.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(header).toMatchObject({ client: 'bob-laptop', direction: 'upload', fileSeq: 1, count: 1 });
     expect(tx).toMatchObject({
       op: 'update',
       table: 'opportunity',
       id: OPPORTUNITY_ID,
       user: 'bob',
-      changes: { stage: { old: 'Prospecting', new: 'Negotiation' }, amount: { old: { $dec: '120000.00' }, new: { $dec: '135000.50' } } },
+      changes: {
+        stage: { old: 'Prospecting', new: 'Negotiation' },
+        amount: { old: { $dec: '120000.00' }, new: { $dec: '135000.50' } },
+      },
     });
     expect(typeof tx.base).toBe('number');
 
@@ -120,13 +167,19 @@ describe('seed scenario: an offline change to an opportunity reaches the server 
     expect(summary.uploaded.txns).toBe(1);
 
     // 9. The client name was validated against the registry: the session is on record for bob-laptop.
-    const clients = await adminJson<Array<{ name: string; lastSyncAt: string | null }>>(['clients', 'list'], world.stack);
+    const clients = await adminJson<Array<{ name: string; lastSyncAt: string | null }>>(
+      ['clients', 'list'],
+      world.stack,
+    );
     expect(clients.find((c) => c.name === 'bob-laptop')?.lastSyncAt).not.toBeNull();
 
     // 10. The outbox file is now in the user's inbox on the server (object storage) and queued.
     const inboxKeys = await listKeys(world.s3, world.inboxBucket, 'inbox/bob-laptop/');
     expect(inboxKeys).toEqual(['inbox/bob-laptop/000000000001.dx']);
-    const inbox = await adminJson<Array<{ fileSeq: number; status: string }>>(['inbox', 'bob-laptop'], world.stack);
+    const inbox = await adminJson<Array<{ fileSeq: number; status: string }>>(
+      ['inbox', 'bob-laptop'],
+      world.stack,
+    );
     expect(inbox).toEqual([expect.objectContaining({ fileSeq: 1, status: 'received' })]);
     const queued = await queuedMessages(`${world.prefix}.dx.inbox`);
     expect(queued).toBeGreaterThanOrEqual(1);
@@ -134,32 +187,60 @@ describe('seed scenario: an offline change to an opportunity reaches the server 
     // 11. The session is closed and the acknowledged file left the laptop's outbox.
     expect(readdirSync(path.join(bob, 'outbox')).filter((f) => f.endsWith('.dx'))).toEqual([]);
     const status = await agentJson<Status>(['status', '--dir', bob]);
-    expect(status).toMatchObject({ pendingTransactions: 0, outboxFiles: 0, lastSync: expect.objectContaining({ ok: true }) });
+    expect(status).toMatchObject({
+      pendingTransactions: 0,
+      outboxFiles: 0,
+      lastSync: expect.objectContaining({ ok: true }),
+    });
 
     // 12. The modified opportunity is written to the opportunity table on the server.
     await world.stack.startService('applier');
     const server = await waitFor(
       async () => {
-        const r = await world.db.query('SELECT stage, amount::text AS amount, row_version FROM opportunity WHERE id = $1', [OPPORTUNITY_ID]);
+        const r = await world.db.query(
+          'SELECT stage, amount::text AS amount, row_version FROM opportunity WHERE id = $1',
+          [OPPORTUNITY_ID],
+        );
         return r.rows[0]?.stage === 'Negotiation' ? r.rows[0] : undefined;
       },
       { timeoutMs: 30_000, description: "bob's change applied to the server's opportunity" },
     );
     expect(server).toMatchObject({ stage: 'Negotiation', amount: '135000.50' });
     expect(Number(server.row_version)).toBeGreaterThan(1);
-    const applied = await adminJson<Array<{ fileSeq: number; status: string }>>(['inbox', 'bob-laptop'], world.stack);
+    const applied = await adminJson<Array<{ fileSeq: number; status: string }>>(
+      ['inbox', 'bob-laptop'],
+      world.stack,
+    );
     expect(applied).toEqual([expect.objectContaining({ fileSeq: 1, status: 'applied' })]);
   });
 
   it('step 9: refuses a client that is not registered, and stores nothing', async () => {
     const dir = world.laptopDir('mallory');
-    await agentJson(['init', '--dir', dir, '--server', world.stack.gatewayUrl, '--client', 'mallory-laptop', '--secret', 'guess', '--no-extract']);
-    await agentJson(['exec', '--dir', dir, `INSERT INTO account (name, owner_login) VALUES ('Intruder Ltd', 'mallory')`]);
+    await agentJson([
+      'init',
+      '--dir',
+      dir,
+      '--server',
+      world.stack.gatewayUrl,
+      '--client',
+      'mallory-laptop',
+      '--secret',
+      'guess',
+      '--no-extract',
+    ]);
+    await agentJson([
+      'exec',
+      '--dir',
+      dir,
+      `INSERT INTO account (name, owner_login) VALUES ('Intruder Ltd', 'mallory')`,
+    ]);
     const result = await agent(['sync', '--dir', dir]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/CLIENT_UNKNOWN/);
     expect(result.stderr).toMatch(/mallory-laptop/);
-    const rows = await world.db.query("SELECT count(*)::int AS n FROM sync_inbox_file WHERE client = 'mallory-laptop'");
+    const rows = await world.db.query(
+      "SELECT count(*)::int AS n FROM sync_inbox_file WHERE client = 'mallory-laptop'",
+    );
     expect(rows.rows[0].n).toBe(0);
     expect(await listKeys(world.s3, world.inboxBucket, 'inbox/mallory-laptop/')).toEqual([]);
     expect(readdirSync(path.join(dir, 'outbox')).filter((f) => f.endsWith('.dx'))).toHaveLength(1);

@@ -26,7 +26,18 @@ describe('upload faults', () => {
   async function laptop(name: string, user: string): Promise<{ dir: string; secret: string }> {
     const secret = await world.register(name, user);
     const dir = world.laptopDir(name);
-    await agentJson(['init', '--dir', dir, '--server', world.stack.gatewayUrl, '--client', name, '--secret', secret, '--no-extract']);
+    await agentJson([
+      'init',
+      '--dir',
+      dir,
+      '--server',
+      world.stack.gatewayUrl,
+      '--client',
+      name,
+      '--secret',
+      secret,
+      '--no-extract',
+    ]);
     return { dir, secret };
   }
 
@@ -53,7 +64,12 @@ describe('upload faults', () => {
     });
   }
 
-  async function dxFile(client: string, fileSeq: number, firstSeq: number, txs: DxTransaction[]): Promise<string> {
+  async function dxFile(
+    client: string,
+    fileSeq: number,
+    firstSeq: number,
+    txs: DxTransaction[],
+  ): Promise<string> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'outpost-dx-'));
     const header: DxHeader = {
       format: 'outpost-dx',
@@ -82,11 +98,21 @@ describe('upload faults', () => {
   });
 
   const inboxRows = async (client: string) =>
-    (await world.db.query('SELECT file_seq, status, reason FROM sync_inbox_file WHERE client = $1 ORDER BY file_seq', [client])).rows;
+    (
+      await world.db.query(
+        'SELECT file_seq, status, reason FROM sync_inbox_file WHERE client = $1 ORDER BY file_seq',
+        [client],
+      )
+    ).rows;
 
   it('re-syncs after a crash between upload and acknowledgement without sending or applying twice', async () => {
     const { dir } = await laptop('erin-laptop', 'erin');
-    await agentJson(['exec', '--dir', dir, `INSERT INTO account (name, owner_login) VALUES ('Crashy Corp', 'erin')`]);
+    await agentJson([
+      'exec',
+      '--dir',
+      dir,
+      `INSERT INTO account (name, owner_login) VALUES ('Crashy Corp', 'erin')`,
+    ]);
     // The agent dies after the server stored the file, before it recorded the acknowledgement.
     const crashed = await agent(['sync', '--dir', dir], { SYNC_AGENT_TEST_CRASH: 'after-upload' });
     expect(crashed.code).not.toBe(0);
@@ -100,7 +126,9 @@ describe('upload faults', () => {
       description: "erin's file applied",
     });
     expect(await inboxRows('erin-laptop')).toHaveLength(1);
-    const accounts = await world.db.query(`SELECT count(*)::int AS n FROM account WHERE name = 'Crashy Corp'`);
+    const accounts = await world.db.query(
+      `SELECT count(*)::int AS n FROM account WHERE name = 'Crashy Corp'`,
+    );
     expect(accounts.rows[0].n).toBe(1);
   });
 
@@ -140,7 +168,10 @@ describe('upload faults', () => {
     // The same event again, as the broker would redeliver it, then the client's next file.
     const connection = await amqp.connect(process.env.AMQP_URL!);
     const channel = await connection.createConfirmChannel();
-    const event = { pattern: 'dx.file.received', data: { client: 'fred-laptop', fileSeq: 1, objectKey: 'x', sha256: 'x', size: 1 } };
+    const event = {
+      pattern: 'dx.file.received',
+      data: { client: 'fred-laptop', fileSeq: 1, objectKey: 'x', sha256: 'x', size: 1 },
+    };
     channel.sendToQueue(`${world.prefix}.dx.inbox`, Buffer.from(JSON.stringify(event)), { persistent: true });
     await channel.waitForConfirms();
     await connection.close();
@@ -153,9 +184,13 @@ describe('upload faults', () => {
 
     const rows = await world.db.query(`SELECT id, row_version FROM account WHERE name = 'Redelivery Ltd'`);
     expect(rows.rows).toEqual([{ id: expect.any(String), row_version: '1' }]);
-    const logged = await world.db.query(`SELECT count(*)::int AS n FROM sync_txn_log WHERE row_id = $1`, [rows.rows[0].id]);
+    const logged = await world.db.query(`SELECT count(*)::int AS n FROM sync_txn_log WHERE row_id = $1`, [
+      rows.rows[0].id,
+    ]);
     expect(logged.rows[0].n).toBe(1);
-    const position = await world.db.query(`SELECT file_seq::int, txn_seq::int FROM sync_apply_position WHERE client = 'fred-laptop'`);
+    const position = await world.db.query(
+      `SELECT file_seq::int, txn_seq::int FROM sync_apply_position WHERE client = 'fred-laptop'`,
+    );
     expect(position.rows).toEqual([{ file_seq: 2, txn_seq: 2 }]);
   });
 
@@ -163,7 +198,15 @@ describe('upload faults', () => {
     const { secret } = await laptop('gina-laptop', 'gina');
     const token = await session('gina-laptop', secret);
     const bad = await dxFile('gina-laptop', 1, 1, [
-      { seq: 1, at: new Date().toISOString(), user: 'gina', table: 'salary', id: randomUUID(), op: 'insert', row: { amount: 1 } },
+      {
+        seq: 1,
+        at: new Date().toISOString(),
+        user: 'gina',
+        table: 'salary',
+        id: randomUUID(),
+        op: 'insert',
+        row: { amount: 1 },
+      },
     ]);
     const later = await dxFile('gina-laptop', 2, 2, [accountInsert(2, 'Waiting GmbH')]);
     expect((await put(token, 1, bad)).status).toBe(201);
@@ -171,10 +214,9 @@ describe('upload faults', () => {
 
     const inbox = await waitFor(
       async () => {
-        const view = await adminJson<Array<{ fileSeq: number; status: string; waiting: boolean; reason: string | null }>>(
-          ['inbox', 'gina-laptop'],
-          world.stack,
-        );
+        const view = await adminJson<
+          Array<{ fileSeq: number; status: string; waiting: boolean; reason: string | null }>
+        >(['inbox', 'gina-laptop'], world.stack);
         return view[0]?.status === 'quarantined' ? view : undefined;
       },
       { timeoutMs: 30_000, description: "gina's bad file quarantined" },
@@ -192,7 +234,12 @@ describe('upload faults', () => {
     const { dir } = await laptop('hank-laptop', 'hank');
     const deactivated = await admin(['clients', 'deactivate', 'hank-laptop'], world.stack);
     expect(deactivated.code).toBe(0);
-    await agentJson(['exec', '--dir', dir, `INSERT INTO account (name, owner_login) VALUES ('Gone Away', 'hank')`]);
+    await agentJson([
+      'exec',
+      '--dir',
+      dir,
+      `INSERT INTO account (name, owner_login) VALUES ('Gone Away', 'hank')`,
+    ]);
     const result = await agent(['sync', '--dir', dir]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/CLIENT_DEACTIVATED/);

@@ -129,7 +129,9 @@ export class GatewayClient {
       for await (const chunk of res) {
         const buf = chunk as Buffer;
         // Count bytes once they are written, so progress (and a resume after a crash) reflects the disk.
-        await new Promise<void>((resolve, reject) => out.write(buf, (err) => (err ? reject(err) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+          out.write(buf, (err) => (err ? reject(err) : resolve())),
+        );
         written += buf.length;
         onBytes(buf.length);
       }

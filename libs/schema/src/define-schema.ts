@@ -11,14 +11,24 @@ import {
 } from './types';
 
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
-const COLUMN_TYPES: readonly ColumnType[] = ['uuid', 'text', 'integer', 'decimal', 'boolean', 'date', 'timestamp', 'json'];
+const COLUMN_TYPES: readonly ColumnType[] = [
+  'uuid',
+  'text',
+  'integer',
+  'decimal',
+  'boolean',
+  'date',
+  'timestamp',
+  'json',
+];
 const RESERVED = new Set(SYNC_COLUMNS.map((c) => c.name));
 
 /** Validates a schema definition and returns the resolved schema; throws SchemaError listing every problem. */
 export function defineSchema(input: SchemaDefInput): Schema {
   const problems: string[] = [];
   if (!IDENTIFIER.test(input.name)) problems.push(`schema name "${input.name}" must match ${IDENTIFIER}`);
-  if (!Number.isInteger(input.version) || input.version < 1) problems.push('schema version must be a positive integer');
+  if (!Number.isInteger(input.version) || input.version < 1)
+    problems.push('schema version must be a positive integer');
   if (input.tables.length === 0) problems.push('a schema needs at least one table');
 
   const seen = new Map<string, TableDefInput>();
@@ -48,7 +58,8 @@ function checkTable(table: TableDefInput, problems: string[]): void {
     problems.push(`${where}: name must match ${IDENTIFIER} and not start with sync_`);
   }
   const first = table.columns[0];
-  if (!first || first.name !== 'id' || first.type !== 'uuid') problems.push(`${where}: the first column must be "id" of type uuid`);
+  if (!first || first.name !== 'id' || first.type !== 'uuid')
+    problems.push(`${where}: the first column must be "id" of type uuid`);
   const names = new Set<string>();
   for (const col of table.columns) {
     checkColumn(where, col, problems);
@@ -60,7 +71,9 @@ function checkTable(table: TableDefInput, problems: string[]): void {
   }
   const policy = table.conflict;
   if (policy?.update && !['server-wins', 'client-wins', 'latest-wins'].includes(policy.update)) {
-    problems.push(`${where}: conflict.update must be server-wins, client-wins or latest-wins, not "${policy.update}"`);
+    problems.push(
+      `${where}: conflict.update must be server-wins, client-wins or latest-wins, not "${policy.update}"`,
+    );
   }
   if (policy?.delete && !['delete-wins', 'resurrect'].includes(policy.delete)) {
     problems.push(`${where}: conflict.delete must be delete-wins or resurrect, not "${policy.delete}"`);
@@ -68,22 +81,28 @@ function checkTable(table: TableDefInput, problems: string[]): void {
 }
 
 function checkColumn(where: string, col: ColumnDef, problems: string[]): void {
-  if (!IDENTIFIER.test(col.name)) problems.push(`${where}: column name "${col.name}" must match ${IDENTIFIER}`);
+  if (!IDENTIFIER.test(col.name))
+    problems.push(`${where}: column name "${col.name}" must match ${IDENTIFIER}`);
   if (RESERVED.has(col.name)) problems.push(`${where}: column "${col.name}" is reserved for the sync`);
   if (!COLUMN_TYPES.includes(col.type)) {
-    problems.push(`${where}: column "${col.name}" has unknown type "${col.type}" (one of ${COLUMN_TYPES.join(', ')})`);
+    problems.push(
+      `${where}: column "${col.name}" has unknown type "${col.type}" (one of ${COLUMN_TYPES.join(', ')})`,
+    );
   }
   if (col.type === 'decimal') {
     const { precision, scale } = col;
     if (precision === undefined || scale === undefined || scale < 0 || precision < 1 || scale > precision) {
-      problems.push(`${where}: decimal column "${col.name}" needs precision >= 1 and 0 <= scale <= precision`);
+      problems.push(
+        `${where}: decimal column "${col.name}" needs precision >= 1 and 0 <= scale <= precision`,
+      );
     }
   }
 }
 
 function checkVisibility(table: TableDefInput, tables: Map<string, TableDefInput>, problems: string[]): void {
   const where = `table "${table.name}" visibility`;
-  if (table.visibility.length === 0) problems.push(`${where}: needs at least one rule ({ everyone: true } for reference data)`);
+  if (table.visibility.length === 0)
+    problems.push(`${where}: needs at least one rule ({ everyone: true } for reference data)`);
   const has = (t: string | undefined, c: string, type?: ColumnType): boolean => {
     const def = t === undefined ? undefined : tables.get(t);
     const col = def?.columns.find((x) => x.name === c);
@@ -101,13 +120,17 @@ function ruleProblems(
   has: (table: string | undefined, column: string, type?: ColumnType) => boolean,
 ): string[] {
   if ('everyone' in rule) return rule.everyone === true ? [] : ['everyone must be true'];
-  if ('userColumn' in rule) return has(self, rule.userColumn, 'text') ? [] : [`userColumn "${rule.userColumn}" is not a text column of ${self}`];
+  if ('userColumn' in rule)
+    return has(self, rule.userColumn, 'text')
+      ? []
+      : [`userColumn "${rule.userColumn}" is not a text column of ${self}`];
   if ('via' in rule) {
     const { table, fk, userColumn } = rule.via;
     if (!tables.has(table)) return [`via names unknown table "${table}"`];
     const out: string[] = [];
     if (!has(table, fk, 'uuid')) out.push(`via fk "${fk}" is not a uuid column of ${table}`);
-    if (!has(table, userColumn, 'text')) out.push(`via userColumn "${userColumn}" is not a text column of ${table}`);
+    if (!has(table, userColumn, 'text'))
+      out.push(`via userColumn "${userColumn}" is not a text column of ${table}`);
     return out;
   }
   if ('parent' in rule) {

@@ -15,7 +15,10 @@ export const salesSchema = defineSchema({
         { name: 'name', type: 'text' },
         { name: 'owner_login', type: 'text', nullable: true },
       ],
-      visibility: [{ userColumn: 'owner_login' }, { referencedBy: { table: 'opportunity', fk: 'account_id' } }],
+      visibility: [
+        { userColumn: 'owner_login' },
+        { referencedBy: { table: 'opportunity', fk: 'account_id' } },
+      ],
       uniqueKey: ['name'],
     },
     {
@@ -40,7 +43,10 @@ export const salesSchema = defineSchema({
         { name: 'close_date', type: 'date', nullable: true },
         { name: 'owner_login', type: 'text' },
       ],
-      visibility: [{ userColumn: 'owner_login' }, { via: { table: 'opportunity_team', fk: 'opportunity_id', userColumn: 'user_login' } }],
+      visibility: [
+        { userColumn: 'owner_login' },
+        { via: { table: 'opportunity_team', fk: 'opportunity_id', userColumn: 'user_login' } },
+      ],
     },
     {
       name: 'opportunity_team',
