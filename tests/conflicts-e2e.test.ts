@@ -209,4 +209,152 @@ describe('conflicts end to end', () => {
       );
     }
   });
+
+  async function convergeTo(dir: string, sql: string, expected: Rows): Promise<void> {
+    await waitFor(
+      async () => {
+        await sync(dir);
+        const rows = await query(dir, sql);
+        return JSON.stringify(rows) === JSON.stringify(expected) ? rows : undefined;
+      },
+      { timeoutMs: 30_000, description: `${dir}: ${sql} converges to ${JSON.stringify(expected)}` },
+    );
+  }
+
+  it('client-wins (accounts): the later sync takes the column, the server value is on record', async () => {
+    const account = randomUUID();
+    await world.db.query(`INSERT INTO account (id, name, owner_login) VALUES ($1, 'Adatum', 'quinn')`, [
+      account,
+    ]);
+    const first = await laptop('quinn-laptop', 'quinn');
+    const second = await laptop('quinn-tablet', 'quinn');
+    await exec(first, `UPDATE account SET name = 'Adatum Corp' WHERE id = '${account}'`);
+    await exec(second, `UPDATE account SET name = 'Adatum Corporation' WHERE id = '${account}'`);
+    await sync(first);
+    await applied('quinn-laptop', 1);
+    await sync(second);
+    await applied('quinn-tablet', 1);
+
+    const server = await world.db.query(`SELECT name FROM account WHERE id = $1`, [account]);
+    expect(server.rows).toEqual([{ name: 'Adatum Corporation' }]);
+    const conflicts = await adminJson<Array<Record<string, unknown>>>(
+      ['conflicts', 'list', '--client', 'quinn-tablet'],
+      world.stack,
+    );
+    expect(conflicts).toEqual([
+      expect.objectContaining({
+        kind: 'update-update',
+        column: 'name',
+        serverValue: 'Adatum Corp',
+        clientValue: 'Adatum Corporation',
+        policy: 'client-wins',
+        winner: 'client',
+      }),
+    ]);
+    await convergeTo(first, `SELECT name FROM account WHERE id = '${account}'`, server.rows);
+    await convergeTo(second, `SELECT name FROM account WHERE id = '${account}'`, server.rows);
+  });
+
+  it('latest-wins (contacts): the later edit wins even when it syncs last', async () => {
+    const account = randomUUID();
+    const contact = randomUUID();
+    await world.db.query(`INSERT INTO account (id, name, owner_login) VALUES ($1, 'Wingtip', 'rosa')`, [
+      account,
+    ]);
+    await world.db.query(
+      `INSERT INTO contact (id, account_id, last_name, email) VALUES ($1, $2, 'Diaz', 'diaz@wingtip.example')`,
+      [contact, account],
+    );
+    const early = await laptop('rosa-laptop', 'rosa');
+    const late = await laptop('rosa-tablet', 'rosa');
+    await exec(early, `UPDATE contact SET email = 'early@wingtip.example' WHERE id = '${contact}'`);
+    await exec(late, `UPDATE contact SET email = 'late@wingtip.example' WHERE id = '${contact}'`);
+    // The earlier edit reaches the server first; the later edit still wins when it arrives.
+    await sync(early);
+    await applied('rosa-laptop', 1);
+    await sync(late);
+    await applied('rosa-tablet', 1);
+    const after = await world.db.query(`SELECT email FROM contact WHERE id = $1`, [contact]);
+    expect(after.rows).toEqual([{ email: 'late@wingtip.example' }]);
+
+    // And an edit older than the server's loses, even though it syncs last.
+    await exec(early, `UPDATE contact SET last_name = 'Diaz Ortega' WHERE id = '${contact}'`);
+    await exec(late, `UPDATE contact SET last_name = 'Ortega' WHERE id = '${contact}'`);
+    await sync(late);
+    await applied('rosa-tablet', 2);
+    await sync(early);
+    await waitFor(
+      async () =>
+        (
+          await world.db.query(
+            `SELECT 1 FROM sync_inbox_file WHERE client = 'rosa-laptop' AND status = 'applied' AND file_seq = 2`,
+          )
+        ).rowCount === 1,
+      { timeoutMs: 30_000, description: 'rosa-laptop file 2 applied' },
+    );
+    const final = await world.db.query(`SELECT email, last_name FROM contact WHERE id = $1`, [contact]);
+    expect(final.rows).toEqual([{ email: 'late@wingtip.example', last_name: 'Ortega' }]);
+    const conflicts = await adminJson<Array<Record<string, unknown>>>(['conflicts', 'list'], world.stack);
+    const mine = conflicts.filter((c) => c.rowId === contact);
+    expect(mine).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          column: 'email',
+          policy: 'latest-wins',
+          winner: 'client',
+          clientOrigin: 'rosa-tablet',
+        }),
+        expect.objectContaining({
+          column: 'last_name',
+          policy: 'latest-wins',
+          winner: 'server',
+          clientOrigin: 'rosa-laptop',
+        }),
+      ]),
+    );
+    await convergeTo(early, `SELECT email, last_name FROM contact`, final.rows);
+    await convergeTo(late, `SELECT email, last_name FROM contact`, final.rows);
+  });
+
+  it('resurrect (contacts): a contact deleted at the office but updated in the field comes back whole', async () => {
+    const account = randomUUID();
+    const contact = randomUUID();
+    await world.db.query(`INSERT INTO account (id, name, owner_login) VALUES ($1, 'Proseware', 'sam')`, [
+      account,
+    ]);
+    await world.db.query(
+      `INSERT INTO contact (id, account_id, first_name, last_name, email) VALUES ($1, $2, 'Lee', 'Chen', 'chen@proseware.example')`,
+      [contact, account],
+    );
+    const field = await laptop('sam-laptop', 'sam');
+    const office = await laptop('sam-desktop', 'sam');
+    await exec(field, `UPDATE contact SET email = 'lee.chen@proseware.example' WHERE id = '${contact}'`);
+    await exec(office, `DELETE FROM contact WHERE id = '${contact}'`);
+    await sync(office);
+    await applied('sam-desktop', 1);
+    expect((await world.db.query(`SELECT 1 FROM contact WHERE id = $1`, [contact])).rowCount).toBe(0);
+    await sync(field);
+    await applied('sam-laptop', 1);
+
+    const back = await world.db.query(`SELECT first_name, last_name, email FROM contact WHERE id = $1`, [
+      contact,
+    ]);
+    expect(back.rows).toEqual([
+      { first_name: 'Lee', last_name: 'Chen', email: 'lee.chen@proseware.example' },
+    ]);
+    const conflicts = await adminJson<Array<Record<string, unknown>>>(
+      ['conflicts', 'list', '--client', 'sam-laptop'],
+      world.stack,
+    );
+    expect(conflicts).toEqual([
+      expect.objectContaining({
+        kind: 'update-delete',
+        rowId: contact,
+        policy: 'resurrect',
+        winner: 'client',
+      }),
+    ]);
+    await convergeTo(office, `SELECT first_name, last_name, email FROM contact`, back.rows);
+    await convergeTo(field, `SELECT first_name, last_name, email FROM contact`, back.rows);
+  });
 });

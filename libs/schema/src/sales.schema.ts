@@ -3,6 +3,11 @@ import { defineSchema } from './define-schema';
 /**
  * The sales example of the scenario: an opportunity goes to its owner and its team; its account
  * and the account's contacts go with it.
+ *
+ * Conflict policies differ per table, as a sales organisation would set them: opportunities keep
+ * Siebel Remote's server-wins and delete-wins; an account's details are best known by the rep who
+ * last visited (client-wins); contact details go to the latest edit, and a contact deleted at the
+ * office but updated in the field comes back (its details are worth more than the delete).
  */
 export const salesSchema = defineSchema({
   name: 'sales',
@@ -20,6 +25,7 @@ export const salesSchema = defineSchema({
         { referencedBy: { table: 'opportunity', fk: 'account_id' } },
       ],
       uniqueKey: ['name'],
+      conflict: { update: 'client-wins', delete: 'delete-wins' },
     },
     {
       name: 'contact',
@@ -31,6 +37,7 @@ export const salesSchema = defineSchema({
         { name: 'email', type: 'text', nullable: true },
       ],
       visibility: [{ parent: { table: 'account', fk: 'account_id' } }],
+      conflict: { update: 'latest-wins', delete: 'resurrect' },
     },
     {
       name: 'opportunity',
@@ -47,6 +54,7 @@ export const salesSchema = defineSchema({
         { userColumn: 'owner_login' },
         { via: { table: 'opportunity_team', fk: 'opportunity_id', userColumn: 'user_login' } },
       ],
+      conflict: { update: 'server-wins', delete: 'delete-wins' },
     },
     {
       name: 'opportunity_team',

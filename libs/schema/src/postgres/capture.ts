@@ -30,7 +30,11 @@ $fn$`,
     `CREATE OR REPLACE FUNCTION sync_bump_version() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
   NEW.row_version := OLD.row_version + 1;
-  NEW.updated_at := now();
+  -- The applier writes the client's change time; every other writer gets the time of the write.
+  IF nullif(current_setting('${CAPTURE_SETTINGS.originClient}', true), '') IS NULL
+     OR NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at THEN
+    NEW.updated_at := now();
+  END IF;
   RETURN NEW;
 END
 $fn$`,
@@ -49,11 +53,12 @@ BEGIN
       SELECT jsonb_object_agg(e.key, e.value) INTO refs FROM jsonb_each(to_jsonb(OLD)) e WHERE e.key = ANY (TG_ARGV);
     END IF;
   END IF;
-  INSERT INTO sync_txn_log (table_name, row_id, op, origin_client, origin_user, old_refs)
+  INSERT INTO sync_txn_log (table_name, row_id, op, origin_client, origin_user, old_refs, old_row)
   VALUES (TG_TABLE_NAME, rid, lower(TG_OP),
           nullif(current_setting('${CAPTURE_SETTINGS.originClient}', true), ''),
           nullif(current_setting('${CAPTURE_SETTINGS.originUser}', true), ''),
-          refs);
+          refs,
+          CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) END);
   RETURN NULL;
 END
 $fn$`,

@@ -18,6 +18,8 @@ export class SyncTxnLog1760000000400 implements MigrationInterface {
         origin_txn_seq bigint NULL,
         echo           boolean NOT NULL DEFAULT false,
         old_refs       jsonb NULL,
+        -- A deleted row's last values, so a resurrect policy can bring the whole row back.
+        old_row        jsonb NULL,
         txid           xid8 NOT NULL DEFAULT pg_current_xact_id(),
         CHECK ((op = 'confirm') = (table_name IS NULL AND row_id IS NULL)),
         CHECK (op <> 'confirm' OR (origin_client IS NOT NULL AND origin_txn_seq IS NOT NULL))

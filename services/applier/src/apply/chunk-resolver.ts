@@ -22,6 +22,8 @@ export interface ServerRow {
 export interface RowValues {
   values: DxRow;
   conflictOf: string | null;
+  /** When the row last changed: the client's transaction time for a client's change, so latest-wins compares change times. */
+  changedAt: string;
 }
 
 /** One row the chunk touched: what the server held before the chunk and what it holds after. */
@@ -63,6 +65,8 @@ export interface ChunkContext {
   loaded: Map<string, ServerRow>;
   /** For rows a delete may conflict on: origins of the latest changes, newest first (null = direct SQL). */
   recentOrigins: Map<string, Array<string | null>>;
+  /** Last values of rows the server deleted, for tables whose delete policy resurrects. */
+  deleted?: Map<string, DxRow>;
 }
 
 export const rowKey = (table: string, id: string): string => `${table}\u0000${id}`;
@@ -109,7 +113,11 @@ export function resolveChunk(
         table,
         id: t.tx.id,
         before,
-        after: before && { values: { ...before.values }, conflictOf: before.conflictOf },
+        after: before && {
+          values: { ...before.values },
+          conflictOf: before.conflictOf,
+          changedAt: before.updatedAt,
+        },
         user: t.tx.user,
         lastTxnIndex: t.index,
         echo: false,
@@ -158,7 +166,7 @@ class TxnResolver {
    */
   private insert(row: DxRow): void {
     if (!this.st.after) {
-      this.st.after = { values: row, conflictOf: null };
+      this.st.after = { values: row, conflictOf: null, changedAt: this.t.tx.at };
       return;
     }
     for (const col of this.table.columns) {
@@ -173,8 +181,10 @@ class TxnResolver {
     for (const change of changes) {
       const current = this.st.after.values[change.col.name];
       const currentKey = dxKey(change.col, current);
-      if (currentKey === dxKey(change.col, change.old)) this.st.after.values[change.col.name] = change.new;
-      else if (currentKey !== dxKey(change.col, change.new)) this.conflict(change.col, current, change.new);
+      if (currentKey === dxKey(change.col, change.old)) {
+        this.st.after.values[change.col.name] = change.new;
+        this.st.after.changedAt = this.t.tx.at;
+      } else if (currentKey !== dxKey(change.col, change.new)) this.conflict(change.col, current, change.new);
     }
   }
 
@@ -183,17 +193,18 @@ class TxnResolver {
     const clientValue = Object.fromEntries(changes.map((c) => [c.col.name, c.new]));
     let winner: 'server' | 'client' = 'server';
     if (this.table.conflict.delete === 'resurrect') {
-      // Resurrect from what the client knows: its new values of the changed columns; the server
-      // no longer has the other columns' values, so they are null. Without a value for a
-      // required column the row cannot come back and the delete stands.
+      // Resurrect: the row's last values before the delete (kept by the delete's log row) with the
+      // client's new values on top. Without a value for a required column (a row deleted before
+      // its values were kept) the row cannot come back and the delete stands.
+      const last = this.ctx.deleted?.get(rowKey(this.table.name, this.st.id)) ?? {};
       const values: DxRow = { id: this.st.id };
       for (const col of this.table.columns)
-        if (col.name !== 'id') values[col.name] = clientValue[col.name] ?? null;
+        if (col.name !== 'id') values[col.name] = clientValue[col.name] ?? last[col.name] ?? null;
       const complete = this.table.columns.every(
         (c) => c.name === 'id' || c.nullable || values[c.name] !== null,
       );
       if (complete) {
-        this.st.after = { values, conflictOf: null };
+        this.st.after = { values, conflictOf: null, changedAt: this.t.tx.at };
         winner = 'client';
       }
     }
@@ -238,8 +249,10 @@ class TxnResolver {
         break;
       }
     }
-    if (winner === 'client' && this.st.after) this.st.after.values[col.name] = client;
-    else this.st.echo = true;
+    if (winner === 'client' && this.st.after) {
+      this.st.after.values[col.name] = client;
+      this.st.after.changedAt = this.t.tx.at;
+    } else this.st.echo = true;
     this.record('update-update', col.name, server, client, policy, winner);
   }
 

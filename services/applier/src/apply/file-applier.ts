@@ -1,6 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
-import { DxFormatError, DxReader, type DxHeader, type DxUploadTransaction } from '@outpost/dx-format';
+import {
+  DxFormatError,
+  DxReader,
+  type DxHeader,
+  type DxRow,
+  type DxUploadTransaction,
+} from '@outpost/dx-format';
 import { CAPTURE_SETTINGS, dxKey, type Schema, type TableDef } from '@outpost/schema';
 import { ApplyRejection, ApplyRejectionCode } from './apply-rejection';
 import {
@@ -156,8 +162,9 @@ class FileRun {
   private async applyChunk(txns: IndexedTxn[]): Promise<void> {
     const loaded = await this.loadRows(txns);
     const recentOrigins = await this.loadRecentOrigins(txns, loaded);
+    const deleted = await this.loadDeletedRows(txns, loaded);
     const { outcomes, conflicts } = resolveChunk(
-      { schema: this.schema, client: this.file.client, loaded, recentOrigins },
+      { schema: this.schema, client: this.file.client, loaded, recentOrigins, deleted },
       txns,
     );
     const atOf = new Map(txns.map((t) => [t.index, t.tx.at]));
@@ -198,6 +205,31 @@ class FileRun {
       }
     }
     return loaded;
+  }
+
+  /** For updates of rows the server deleted, in tables that resurrect: the rows' last values. */
+  private async loadDeletedRows(
+    txns: IndexedTxn[],
+    loaded: Map<string, ServerRow>,
+  ): Promise<Map<string, DxRow>> {
+    const byTable = new Map<TableSql, Set<string>>();
+    for (const { tx } of txns) {
+      const sql = this.tables.get(tx.table);
+      if (tx.op !== 'update' || !sql || sql.table.conflict.delete !== 'resurrect' || !UUID.test(tx.id))
+        continue;
+      if (loaded.has(rowKey(tx.table, tx.id))) continue;
+      const ids = byTable.get(sql) ?? new Set<string>();
+      byTable.set(sql, ids.add(tx.id));
+    }
+    const out = new Map<string, DxRow>();
+    for (const [sql, ids] of byTable) {
+      const res = await this.db.query(sql.lastDeleted([...ids]));
+      for (const r of res.rows as Record<string, unknown>[]) {
+        const { id, row } = sql.decode(r);
+        out.set(rowKey(sql.table.name, id), row.values);
+      }
+    }
+    return out;
   }
 
   /** For deletes based on an older version than the server's: who made the changes since. */

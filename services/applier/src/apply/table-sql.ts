@@ -15,6 +15,7 @@ function arrayType(col: ColumnDef): string {
 }
 
 const CONFLICT_OF: ColumnDef = { name: 'sync_conflict_of', type: 'uuid', nullable: true };
+const UPDATED_AT: ColumnDef = { name: 'updated_at', type: 'timestamp' };
 
 /**
  * The applier's statements for one synced table. Identifiers come from the schema definition only;
@@ -34,12 +35,15 @@ export class TableSql {
     this.quotedName = name;
     const list = this.cols.map((c) => quoteIdent(c.name)).join(', ');
     this.selectSql = `SELECT ${list}, row_version::text AS row_version, updated_at FROM ${name} WHERE id = ANY($1::uuid[]) FOR UPDATE`;
-    const unnest = this.cols.map((c, i) => `$${i + 1}::${arrayType(c)}`).join(', ');
-    const sets = this.cols
+    // updated_at carries the change time of the client's transaction (the capture trigger keeps it).
+    const written = [...this.cols, UPDATED_AT];
+    const unnest = written.map((c, i) => `$${i + 1}::${arrayType(c)}`).join(', ');
+    const sets = written
       .filter((c) => c.name !== 'id')
       .map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`)
       .join(', ');
-    this.upsertSql = `INSERT INTO ${name} (${list}) SELECT * FROM unnest(${unnest}) ON CONFLICT (id) DO UPDATE SET ${sets}`;
+    const writtenList = written.map((c) => quoteIdent(c.name)).join(', ');
+    this.upsertSql = `INSERT INTO ${name} (${writtenList}) SELECT * FROM unnest(${unnest}) ON CONFLICT (id) DO UPDATE SET ${sets}`;
     this.deleteSql = `DELETE FROM ${name} WHERE id = ANY($1::uuid[])`;
   }
 
@@ -66,7 +70,17 @@ export class TableSql {
     const columns = this.cols.map((col) =>
       rows.map((r) => dxToPg(col, col.name === CONFLICT_OF.name ? r.conflictOf : r.values[col.name])),
     );
+    columns.push(rows.map((r) => dxToPg(UPDATED_AT, { $ts: r.changedAt })));
     return { text: this.upsertSql, values: columns };
+  }
+
+  /** The last values of deleted rows, from their delete log rows, typed as the table's columns. */
+  lastDeleted(ids: string[]): { text: string; values: unknown[] } {
+    const text =
+      `SELECT (jsonb_populate_record(NULL::${this.quotedName}, l.old_row)).* FROM unnest($1::uuid[]) AS r(id) ` +
+      `CROSS JOIN LATERAL (SELECT old_row FROM sync_txn_log WHERE row_id = r.id AND table_name = $2 ` +
+      `AND op = 'delete' AND old_row IS NOT NULL ORDER BY seq DESC LIMIT 1) l`;
+    return { text, values: [ids, this.table.name] };
   }
 
   delete(ids: string[]): { text: string; values: unknown[] } {
