@@ -4,11 +4,9 @@
  * and both laptops end with the server's version.
  */
 import { randomUUID } from 'node:crypto';
-import { waitFor } from '@outpost/test-support';
 import { admin, adminJson, agentJson } from './support/cli';
+import { exec, query, sync, syncUntil } from './support/laptops';
 import { createWorld, type World } from './support/world';
-
-type Rows = Array<Record<string, unknown>>;
 
 describe('conflicts end to end', () => {
   let world: World;
@@ -20,36 +18,8 @@ describe('conflicts end to end', () => {
     await world?.close();
   });
 
-  async function laptop(name: string, user: string): Promise<string> {
-    const secret = await world.register(name, user);
-    const dir = world.laptopDir(name);
-    await agentJson([
-      'init',
-      '--dir',
-      dir,
-      '--server',
-      world.stack.gatewayUrl,
-      '--client',
-      name,
-      '--secret',
-      secret,
-    ]);
-    return dir;
-  }
-  const exec = (dir: string, sql: string) => agentJson(['exec', '--dir', dir, sql]);
-  const query = (dir: string, sql: string) => agentJson<Rows>(['query', '--dir', dir, sql]);
-  const sync = (dir: string) => agentJson(['sync', '--dir', dir]);
-  const applied = (client: string, fileSeq: number) =>
-    waitFor(
-      async () =>
-        (
-          await world.db.query(
-            `SELECT 1 FROM sync_inbox_file WHERE client = $1 AND file_seq = $2 AND status = 'applied'`,
-            [client, fileSeq],
-          )
-        ).rowCount === 1,
-      { timeoutMs: 30_000, description: `${client} file ${fileSeq} applied` },
-    );
+  const laptop = (name: string, user: string) => world.laptop(name, user);
+  const applied = (client: string, fileSeq: number) => world.applied(client, fileSeq);
 
   it('server wins on the same field, different fields merge, the loser learns of it and converges', async () => {
     const opportunity = randomUUID();
@@ -108,14 +78,7 @@ describe('conflicts end to end', () => {
     expect((await admin(['conflicts', 'list'], world.stack)).stdout).toMatch(/stage/);
 
     // The tablet learns of it on its next sync, and both converge to the server's row.
-    await waitFor(
-      async () => {
-        await sync(second);
-        const rows = await query(second, `SELECT stage, amount, name FROM opportunity`);
-        return JSON.stringify(rows) === JSON.stringify(server.rows) ? rows : undefined;
-      },
-      { timeoutMs: 30_000, description: 'the tablet converges to the server row' },
-    );
+    await syncUntil(second, `SELECT stage, amount, name FROM opportunity`, server.rows);
     const status = await agentJson<{ conflicts: Array<Record<string, unknown>> }>([
       'status',
       '--dir',
@@ -124,14 +87,7 @@ describe('conflicts end to end', () => {
     expect(status.conflicts).toEqual([
       expect.objectContaining({ column: 'stage', clientValue: 'Closed Lost', winner: 'server' }),
     ]);
-    await waitFor(
-      async () => {
-        await sync(first);
-        const rows = await query(first, `SELECT stage, amount, name FROM opportunity`);
-        return JSON.stringify(rows) === JSON.stringify(server.rows) ? rows : undefined;
-      },
-      { timeoutMs: 30_000, description: 'the laptop converges to the server row' },
-    );
+    await syncUntil(first, `SELECT stage, amount, name FROM opportunity`, server.rows);
     const winnerStatus = await agentJson<{ conflicts: unknown[] }>(['status', '--dir', first]);
     expect(winnerStatus.conflicts).toEqual([]);
   });
@@ -164,13 +120,7 @@ describe('conflicts end to end', () => {
       }),
     ]);
     expect(JSON.stringify(conflicts[0])).toMatch(/Tailspin Toys Ltd/);
-    await waitFor(
-      async () => {
-        await sync(editor);
-        return (await query(editor, `SELECT id FROM account WHERE id = '${account}'`)).length === 0;
-      },
-      { timeoutMs: 30_000, description: 'the editor drops the deleted row' },
-    );
+    await syncUntil(editor, `SELECT id FROM account WHERE id = '${account}'`, []);
   });
 
   it('keeps both rows of a duplicate business key and marks the later one', async () => {
@@ -196,30 +146,13 @@ describe('conflicts end to end', () => {
     expect(conflicts).toEqual([expect.objectContaining({ kind: 'duplicate-key', table: 'account' })]);
 
     for (const dir of [first, second]) {
-      await waitFor(
-        async () => {
-          await sync(dir);
-          const local = await query(
-            dir,
-            `SELECT id, sync_conflict_of FROM account WHERE name = 'Litware' ORDER BY sync_conflict_of IS NOT NULL`,
-          );
-          return JSON.stringify(local) === JSON.stringify(rows.rows) ? local : undefined;
-        },
-        { timeoutMs: 30_000, description: `${dir} holds both Litware rows, the later one marked` },
+      await syncUntil(
+        dir,
+        `SELECT id, sync_conflict_of FROM account WHERE name = 'Litware' ORDER BY sync_conflict_of IS NOT NULL`,
+        rows.rows,
       );
     }
   });
-
-  async function convergeTo(dir: string, sql: string, expected: Rows): Promise<void> {
-    await waitFor(
-      async () => {
-        await sync(dir);
-        const rows = await query(dir, sql);
-        return JSON.stringify(rows) === JSON.stringify(expected) ? rows : undefined;
-      },
-      { timeoutMs: 30_000, description: `${dir}: ${sql} converges to ${JSON.stringify(expected)}` },
-    );
-  }
 
   it('client-wins (accounts): the later sync takes the column, the server value is on record', async () => {
     const account = randomUUID();
@@ -251,8 +184,8 @@ describe('conflicts end to end', () => {
         winner: 'client',
       }),
     ]);
-    await convergeTo(first, `SELECT name FROM account WHERE id = '${account}'`, server.rows);
-    await convergeTo(second, `SELECT name FROM account WHERE id = '${account}'`, server.rows);
+    await syncUntil(first, `SELECT name FROM account WHERE id = '${account}'`, server.rows);
+    await syncUntil(second, `SELECT name FROM account WHERE id = '${account}'`, server.rows);
   });
 
   it('latest-wins (contacts): the later edit wins even when it syncs last', async () => {
@@ -283,15 +216,7 @@ describe('conflicts end to end', () => {
     await sync(late);
     await applied('rosa-tablet', 2);
     await sync(early);
-    await waitFor(
-      async () =>
-        (
-          await world.db.query(
-            `SELECT 1 FROM sync_inbox_file WHERE client = 'rosa-laptop' AND status = 'applied' AND file_seq = 2`,
-          )
-        ).rowCount === 1,
-      { timeoutMs: 30_000, description: 'rosa-laptop file 2 applied' },
-    );
+    await applied('rosa-laptop', 2);
     const final = await world.db.query(`SELECT email, last_name FROM contact WHERE id = $1`, [contact]);
     expect(final.rows).toEqual([{ email: 'late@wingtip.example', last_name: 'Ortega' }]);
     const conflicts = await adminJson<Array<Record<string, unknown>>>(['conflicts', 'list'], world.stack);
@@ -312,8 +237,8 @@ describe('conflicts end to end', () => {
         }),
       ]),
     );
-    await convergeTo(early, `SELECT email, last_name FROM contact`, final.rows);
-    await convergeTo(late, `SELECT email, last_name FROM contact`, final.rows);
+    await syncUntil(early, `SELECT email, last_name FROM contact`, final.rows);
+    await syncUntil(late, `SELECT email, last_name FROM contact`, final.rows);
   });
 
   it('resurrect (contacts): a contact deleted at the office but updated in the field comes back whole', async () => {
@@ -354,7 +279,7 @@ describe('conflicts end to end', () => {
         winner: 'client',
       }),
     ]);
-    await convergeTo(office, `SELECT first_name, last_name, email FROM contact`, back.rows);
-    await convergeTo(field, `SELECT first_name, last_name, email FROM contact`, back.rows);
+    await syncUntil(office, `SELECT first_name, last_name, email FROM contact`, back.rows);
+    await syncUntil(field, `SELECT first_name, last_name, email FROM contact`, back.rows);
   });
 });

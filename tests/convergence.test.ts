@@ -10,7 +10,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { readDxFile, type DxTransaction } from '@outpost/dx-format';
 import { waitFor } from '@outpost/test-support';
-import { agentJson } from './support/cli';
+import { exec, query, sync } from './support/laptops';
 import { createWorld, type World } from './support/world';
 
 const CLIENTS = Number(process.env.OUTPOST_CONVERGENCE_CLIENTS ?? 3);
@@ -49,20 +49,7 @@ describe(`convergence (seed ${SEED}, ${CLIENTS} clients, ${ROUNDS} rounds, ${OPS
     }
     for (let i = 0; i < CLIENTS; i += 1) {
       const name = `conv-${i}`;
-      const secret = await world.register(name, 'team');
-      const dir = world.laptopDir(name);
-      await agentJson([
-        'init',
-        '--dir',
-        dir,
-        '--server',
-        world.stack.gatewayUrl,
-        '--client',
-        name,
-        '--secret',
-        secret,
-      ]);
-      laptops.push({ name, dir });
+      laptops.push({ name, dir: await world.laptop(name, 'team') });
     }
   });
   afterAll(async () => {
@@ -70,7 +57,7 @@ describe(`convergence (seed ${SEED}, ${CLIENTS} clients, ${ROUNDS} rounds, ${OPS
   });
 
   const local = (dir: string) =>
-    agentJson<Row[]>(['query', '--dir', dir, 'SELECT id, name, sync_conflict_of FROM account ORDER BY id']);
+    query(dir, 'SELECT id, name, sync_conflict_of FROM account ORDER BY id') as Promise<Row[]>;
   const serverRows = async (): Promise<Row[]> =>
     (
       await world.db.query(
@@ -81,15 +68,14 @@ describe(`convergence (seed ${SEED}, ${CLIENTS} clients, ${ROUNDS} rounds, ${OPS
   async function randomOp(laptop: { name: string; dir: string }, label: string): Promise<void> {
     const rows = await local(laptop.dir);
     const dice = rand();
-    const exec = (sql: string) => agentJson(['exec', '--dir', laptop.dir, sql]);
     if (rows.length === 0 || dice < 0.25) {
       // Sometimes a name another laptop may also use: a duplicate business key.
       const name = rand() < 0.3 ? `Shared ${Math.floor(rand() * 3)}` : `${label} new`;
-      await exec(`INSERT INTO account (name, owner_login) VALUES ('${name}', 'team')`);
+      await exec(laptop.dir, `INSERT INTO account (name, owner_login) VALUES ('${name}', 'team')`);
     } else if (dice < 0.85) {
-      await exec(`UPDATE account SET name = '${label}' WHERE id = '${pick(rows).id}'`);
+      await exec(laptop.dir, `UPDATE account SET name = '${label}' WHERE id = '${pick(rows).id}'`);
     } else {
-      await exec(`DELETE FROM account WHERE id = '${pick(rows).id}'`);
+      await exec(laptop.dir, `DELETE FROM account WHERE id = '${pick(rows).id}'`);
     }
   }
 
@@ -117,11 +103,11 @@ describe(`convergence (seed ${SEED}, ${CLIENTS} clients, ${ROUNDS} rounds, ${OPS
         for (let op = 0; op < OPS; op += 1) await randomOp(laptop, `${laptop.name} r${round} o${op}`);
       }
       const order = [...laptops].sort(() => rand() - 0.5).filter(() => rand() < 0.8);
-      for (const laptop of order) await agentJson(['sync', '--dir', laptop.dir]);
+      for (const laptop of order) await sync(laptop.dir);
     }
     for (let pass = 0; pass < 2; pass += 1) {
       for (const laptop of laptops) {
-        await agentJson(['sync', '--dir', laptop.dir]);
+        await sync(laptop.dir);
         await quiet();
       }
     }

@@ -6,10 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '@outpost/test-support';
-import { admin, agent, agentJson } from './support/cli';
+import { admin, agent } from './support/cli';
+import { exec, query, syncUntil } from './support/laptops';
 import { createWorld, type World } from './support/world';
-
-type Rows = Array<Record<string, unknown>>;
 
 describe('download', () => {
   let world: World;
@@ -21,25 +20,7 @@ describe('download', () => {
     await world?.close();
   });
 
-  async function laptop(name: string, user: string, extract = true): Promise<string> {
-    const secret = await world.register(name, user);
-    const dir = world.laptopDir(name);
-    const args = [
-      'init',
-      '--dir',
-      dir,
-      '--server',
-      world.stack.gatewayUrl,
-      '--client',
-      name,
-      '--secret',
-      secret,
-    ];
-    await agentJson(extract ? args : [...args, '--no-extract']);
-    return dir;
-  }
-  const query = (dir: string, sql: string) => agentJson<Rows>(['query', '--dir', dir, sql]);
-  const sync = (dir: string) => agentJson(['sync', '--dir', dir]);
+  const laptop = (name: string, user: string, extract = true) => world.laptop(name, user, { extract });
 
   async function insertAccounts(owner: string, names: string[]): Promise<void> {
     const values = names.map((_, i) => `($${i * 2 + 1}::uuid, $${i * 2 + 2}, '${owner}')`).join(', ');
@@ -50,16 +31,8 @@ describe('download', () => {
   }
 
   /** Syncs until the laptop holds exactly the server's rows of the query (the server routes asynchronously). */
-  async function converge(dir: string, laptopSql: string, serverSql: string): Promise<Rows> {
-    return waitFor(
-      async () => {
-        await sync(dir);
-        const [local, server] = await Promise.all([query(dir, laptopSql), world.db.query(serverSql)]);
-        return JSON.stringify(local) === JSON.stringify(server.rows) ? local : undefined;
-      },
-      { timeoutMs: 45_000, intervalMs: 300, description: `${laptopSql} to match the server` },
-    );
-  }
+  const converge = (dir: string, laptopSql: string, serverSql: string) =>
+    syncUntil(dir, laptopSql, async () => (await world.db.query(serverSql)).rows);
 
   it('extracts a new client while changes keep arriving, missing and doubling nothing', async () => {
     await insertAccounts(
@@ -171,21 +144,11 @@ describe('download', () => {
     await converge(
       dir,
       `SELECT name FROM account ORDER BY name`,
-      `SELECT name FROM account WHERE owner_login = 'mia' ORDER BY name`,
+      `SELECT name FROM account WHERE owner_login = 'mia' ORDER BY name COLLATE "C"`,
     );
 
-    await agentJson([
-      'exec',
-      '--dir',
-      dir,
-      `INSERT INTO account (name, owner_login) VALUES ('Mia Offline', 'mia')`,
-    ]);
-    await agentJson([
-      'exec',
-      '--dir',
-      dir,
-      `UPDATE account SET name = 'Mia Two (renamed)' WHERE name = 'Mia Two'`,
-    ]);
+    await exec(dir, `INSERT INTO account (name, owner_login) VALUES ('Mia Offline', 'mia')`);
+    await exec(dir, `UPDATE account SET name = 'Mia Two (renamed)' WHERE name = 'Mia Two'`);
     const requested = await admin(['clients', 'reextract', 'mia-laptop'], world.stack);
     expect(requested.code).toBe(0);
     await insertAccounts('mia', ['Mia Three']);
@@ -193,7 +156,7 @@ describe('download', () => {
     const local = await converge(
       dir,
       `SELECT name FROM account ORDER BY name`,
-      `SELECT name FROM account WHERE owner_login = 'mia' ORDER BY name`,
+      `SELECT name FROM account WHERE owner_login = 'mia' ORDER BY name COLLATE "C"`,
     );
     expect(local).toEqual([
       { name: 'Mia Offline' },

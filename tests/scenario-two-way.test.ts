@@ -4,52 +4,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { waitFor } from '@outpost/test-support';
-import { agentJson } from './support/cli';
+import { exec, query, sync, syncUntil } from './support/laptops';
 import { createWorld, type World } from './support/world';
-
-type Rows = Array<Record<string, unknown>>;
 
 describe('two-way sync between laptops through the server', () => {
   let world: World;
-  const dirs: Record<string, string> = {};
 
-  async function laptop(name: string, user: string): Promise<string> {
-    const secret = await world.register(`${name}-laptop`, user);
-    const dir = world.laptopDir(name);
-    await agentJson([
-      'init',
-      '--dir',
-      dir,
-      '--server',
-      world.stack.gatewayUrl,
-      '--client',
-      `${name}-laptop`,
-      '--secret',
-      secret,
-    ]);
-    dirs[name] = dir;
-    return dir;
-  }
-  const exec = (dir: string, sql: string) => agentJson(['exec', '--dir', dir, sql]);
-  const query = (dir: string, sql: string) => agentJson<Rows>(['query', '--dir', dir, sql]);
-  const sync = (dir: string) =>
-    agentJson<{ uploaded: { txns: number }; downloaded: { txns: number } }>(['sync', '--dir', dir]);
-
-  /** Syncs until the laptop's query returns what is expected: the server applies and routes asynchronously. */
-  async function syncUntil(dir: string, sql: string, expected: Rows): Promise<void> {
-    await waitFor(
-      async () => {
-        await sync(dir);
-        const rows = await query(dir, sql);
-        return JSON.stringify(rows) === JSON.stringify(expected) ? rows : undefined;
-      },
-      {
-        timeoutMs: 30_000,
-        intervalMs: 300,
-        description: `${sql} on ${dir} to return ${JSON.stringify(expected)}`,
-      },
-    );
-  }
+  const laptop = (name: string, user: string) => world.laptop(`${name}-laptop`, user);
+  const syncTotals = (dir: string) => sync<{ uploaded: { txns: number }; downloaded: { txns: number } }>(dir);
 
   beforeAll(async () => {
     world = await createWorld();
@@ -80,7 +42,7 @@ describe('two-way sync between laptops through the server', () => {
       a,
       `INSERT INTO opportunity_team (opportunity_id, user_login) VALUES ('${opportunity}', 'bob')`,
     );
-    const first = await sync(a);
+    const first = await syncTotals(a);
     expect(first.uploaded.txns).toBe(4);
 
     // B (on the team) syncs and receives the opportunity, its account and the account's contact.

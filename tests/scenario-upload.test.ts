@@ -8,6 +8,7 @@ import path from 'node:path';
 import amqp from 'amqplib';
 import { waitFor } from '@outpost/test-support';
 import { agent, agentJson, adminJson } from './support/cli';
+import { exec, sync } from './support/laptops';
 import { createWorld, listKeys, type World } from './support/world';
 
 interface SyncSummary {
@@ -31,65 +32,27 @@ describe('seed scenario: an offline change to an opportunity reaches the server 
 
   beforeAll(async () => {
     world = await createWorld();
-    const aliceSecret = await world.register('alice-laptop', 'alice');
-    const bobSecret = await world.register('bob-laptop', 'bob');
-    alice = world.laptopDir('alice');
-    bob = world.laptopDir('bob');
-    const server = world.stack.gatewayUrl;
-    await agentJson([
-      'init',
-      '--dir',
-      alice,
-      '--server',
-      server,
-      '--client',
-      'alice-laptop',
-      '--secret',
-      aliceSecret,
-    ]);
+    alice = await world.laptop('alice-laptop', 'alice');
 
     // Earlier: another user created the opportunity (with the telesales user on its team) and uploaded it.
-    await agentJson([
-      'exec',
-      '--dir',
+    await exec(
       alice,
       `INSERT INTO account (id, name, owner_login) VALUES ('${ACCOUNT_ID}', 'Northwind Traders', 'alice')`,
-    ]);
-    await agentJson([
-      'exec',
-      '--dir',
+    );
+    await exec(
       alice,
       `INSERT INTO opportunity (id, account_id, name, stage, amount, close_date, owner_login)
        VALUES ('${OPPORTUNITY_ID}', '${ACCOUNT_ID}', 'Northwind fleet renewal', 'Prospecting', '120000.00', '2027-03-31', 'alice')`,
-    ]);
-    await agentJson([
-      'exec',
-      '--dir',
+    );
+    await exec(
       alice,
       `INSERT INTO opportunity_team (id, opportunity_id, user_login) VALUES ('${TEAM_ID}', '${OPPORTUNITY_ID}', 'bob')`,
-    ]);
-    await agentJson(['sync', '--dir', alice]);
-    await waitFor(
-      async () =>
-        (await world.db.query('SELECT 1 FROM opportunity_team WHERE id = $1', [TEAM_ID])).rowCount === 1,
-      {
-        timeoutMs: 30_000,
-        description: "alice's opportunity applied on the server",
-      },
     );
+    await sync(alice);
+    await world.applied('alice-laptop', 1);
 
     // Later: the telesales user downloaded it during a subsequent synchronization (the initial extract).
-    await agentJson([
-      'init',
-      '--dir',
-      bob,
-      '--server',
-      server,
-      '--client',
-      'bob-laptop',
-      '--secret',
-      bobSecret,
-    ]);
+    bob = await world.laptop('bob-laptop', 'bob');
     const local = await agentJson<Array<{ stage: string }>>([
       'query',
       '--dir',
@@ -105,12 +68,10 @@ describe('seed scenario: an offline change to an opportunity reaches the server 
 
   it('walks steps 1 to 12', async () => {
     // 1-2. Offline, the user modifies the opportunity; it is saved in the local opportunity table.
-    await agentJson([
-      'exec',
-      '--dir',
+    await exec(
       bob,
       `UPDATE opportunity SET stage = 'Negotiation', amount = '135000.50' WHERE id = '${OPPORTUNITY_ID}'`,
-    ]);
+    );
     const row = await agentJson<Array<{ stage: string; amount: string }>>([
       'query',
       '--dir',
@@ -228,12 +189,7 @@ describe('seed scenario: an offline change to an opportunity reaches the server 
       'guess',
       '--no-extract',
     ]);
-    await agentJson([
-      'exec',
-      '--dir',
-      dir,
-      `INSERT INTO account (name, owner_login) VALUES ('Intruder Ltd', 'mallory')`,
-    ]);
+    await exec(dir, `INSERT INTO account (name, owner_login) VALUES ('Intruder Ltd', 'mallory')`);
     const result = await agent(['sync', '--dir', dir]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/CLIENT_UNKNOWN/);

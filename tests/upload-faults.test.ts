@@ -10,7 +10,8 @@ import path from 'node:path';
 import amqp from 'amqplib';
 import { writeDxFile, type DxHeader, type DxTransaction } from '@outpost/dx-format';
 import { waitFor } from '@outpost/test-support';
-import { admin, adminJson, agent, agentJson } from './support/cli';
+import { admin, adminJson, agent } from './support/cli';
+import { exec, sync } from './support/laptops';
 import { createWorld, listKeys, type World } from './support/world';
 
 describe('upload faults', () => {
@@ -22,24 +23,6 @@ describe('upload faults', () => {
   afterAll(async () => {
     await world?.close();
   });
-
-  async function laptop(name: string, user: string): Promise<{ dir: string; secret: string }> {
-    const secret = await world.register(name, user);
-    const dir = world.laptopDir(name);
-    await agentJson([
-      'init',
-      '--dir',
-      dir,
-      '--server',
-      world.stack.gatewayUrl,
-      '--client',
-      name,
-      '--secret',
-      secret,
-      '--no-extract',
-    ]);
-    return { dir, secret };
-  }
 
   async function session(client: string, secret: string): Promise<string> {
     const response = await fetch(`${world.stack.gatewayUrl}/v1/sessions`, {
@@ -100,25 +83,20 @@ describe('upload faults', () => {
   const inboxRows = async (client: string) =>
     (
       await world.db.query(
-        'SELECT file_seq, status, reason FROM sync_inbox_file WHERE client = $1 ORDER BY file_seq',
+        'SELECT file_seq, status, reason, object_key FROM sync_inbox_file WHERE client = $1 ORDER BY file_seq',
         [client],
       )
     ).rows;
 
   it('re-syncs after a crash between upload and acknowledgement without sending or applying twice', async () => {
-    const { dir } = await laptop('erin-laptop', 'erin');
-    await agentJson([
-      'exec',
-      '--dir',
-      dir,
-      `INSERT INTO account (name, owner_login) VALUES ('Crashy Corp', 'erin')`,
-    ]);
+    const dir = await world.laptop('erin-laptop', 'erin', { extract: false });
+    await exec(dir, `INSERT INTO account (name, owner_login) VALUES ('Crashy Corp', 'erin')`);
     // The agent dies after the server stored the file, before it recorded the acknowledgement.
     const crashed = await agent(['sync', '--dir', dir], { SYNC_AGENT_TEST_CRASH: 'after-upload' });
     expect(crashed.code).not.toBe(0);
     expect(readdirSync(path.join(dir, 'outbox')).filter((f) => f.endsWith('.dx'))).toHaveLength(1);
 
-    const again = await agentJson<{ uploaded: { files: number } }>(['sync', '--dir', dir]);
+    const again = await sync<{ uploaded: { files: number } }>(dir);
     expect(again.uploaded.files).toBe(0); // the server already had it: not sent again
     expect(readdirSync(path.join(dir, 'outbox')).filter((f) => f.endsWith('.dx'))).toHaveLength(0);
     await waitFor(async () => (await inboxRows('erin-laptop'))[0]?.status === 'applied', {
@@ -133,7 +111,7 @@ describe('upload faults', () => {
   });
 
   it('stores and applies a duplicate upload once, and refuses another file under a taken seq', async () => {
-    const { secret } = await laptop('dora-laptop', 'dora');
+    const secret = await world.register('dora-laptop', 'dora');
     const token = await session('dora-laptop', secret);
     const file = await dxFile('dora-laptop', 1, 1, [accountInsert(1, 'Dup Inc')]);
     expect((await put(token, 1, file)).status).toBe(201);
@@ -146,10 +124,12 @@ describe('upload faults', () => {
     expect(taken.status).toBe(409);
     expect(await taken.json()).toMatchObject({ error: { code: 'FILE_SEQ_TAKEN' } });
 
-    await waitFor(async () => (await inboxRows('dora-laptop'))[0]?.status === 'applied', {
+    // The object moves to the archive just after the commit.
+    await waitFor(async () => (await inboxRows('dora-laptop'))[0]?.object_key.startsWith('archive/'), {
       timeoutMs: 30_000,
-      description: "dora's file applied",
+      description: "dora's file applied and archived",
     });
+    expect((await inboxRows('dora-laptop'))[0]?.status).toBe('applied');
     expect(await listKeys(world.s3, world.inboxBucket, 'inbox/dora-laptop/')).toEqual([]);
     expect(await listKeys(world.s3, world.inboxBucket, 'archive/dora-laptop/')).toHaveLength(1);
     const rows = await world.db.query(`SELECT name FROM account WHERE name IN ('Dup Inc', 'Other Inc')`);
@@ -157,7 +137,7 @@ describe('upload faults', () => {
   });
 
   it('ignores a redelivered queue message', async () => {
-    const { secret } = await laptop('fred-laptop', 'fred');
+    const secret = await world.register('fred-laptop', 'fred');
     const token = await session('fred-laptop', secret);
     const file = await dxFile('fred-laptop', 1, 1, [accountInsert(1, 'Redelivery Ltd')]);
     expect((await put(token, 1, file)).status).toBe(201);
@@ -195,7 +175,7 @@ describe('upload faults', () => {
   });
 
   it('quarantines a file for an unknown table and holds the client’s later files', async () => {
-    const { secret } = await laptop('gina-laptop', 'gina');
+    const secret = await world.register('gina-laptop', 'gina');
     const token = await session('gina-laptop', secret);
     const bad = await dxFile('gina-laptop', 1, 1, [
       {
@@ -223,6 +203,10 @@ describe('upload faults', () => {
     );
     expect(inbox[0]!.reason).toMatch(/salary/);
     expect(inbox[1]).toMatchObject({ fileSeq: 2, status: 'received', waiting: true });
+    await waitFor(async () => (await inboxRows('gina-laptop'))[0]?.object_key.startsWith('quarantine/'), {
+      timeoutMs: 30_000,
+      description: "gina's bad file moved to quarantine/",
+    });
     expect(await listKeys(world.s3, world.inboxBucket, 'quarantine/gina-laptop/')).toHaveLength(1);
     const rows = await world.db.query(`SELECT count(*)::int AS n FROM account WHERE name = 'Waiting GmbH'`);
     expect(rows.rows[0].n).toBe(0);
@@ -231,15 +215,10 @@ describe('upload faults', () => {
   });
 
   it('refuses a deactivated client and stores nothing', async () => {
-    const { dir } = await laptop('hank-laptop', 'hank');
+    const dir = await world.laptop('hank-laptop', 'hank', { extract: false });
     const deactivated = await admin(['clients', 'deactivate', 'hank-laptop'], world.stack);
     expect(deactivated.code).toBe(0);
-    await agentJson([
-      'exec',
-      '--dir',
-      dir,
-      `INSERT INTO account (name, owner_login) VALUES ('Gone Away', 'hank')`,
-    ]);
+    await exec(dir, `INSERT INTO account (name, owner_login) VALUES ('Gone Away', 'hank')`);
     const result = await agent(['sync', '--dir', dir]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/CLIENT_DEACTIVATED/);

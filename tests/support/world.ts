@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as Minio from 'minio';
 import { Pool } from 'pg';
-import { createTestDatabase, startStack, uniquePrefix, type Stack } from '@outpost/test-support';
-import { adminJson } from './cli';
+import { createTestDatabase, startStack, uniquePrefix, waitFor, type Stack } from '@outpost/test-support';
+import { adminJson, agentJson } from './cli';
 
 /**
  * One isolated world for an end-to-end test: its own database, queue prefix and buckets on the
@@ -22,6 +22,10 @@ export interface World {
   laptopDir(name: string): string;
   /** Registers a client through sync-admin and returns its secret. */
   register(name: string, userLogin: string): Promise<string>;
+  /** Registers a client and initialises its laptop folder (with the initial extract unless told not to). */
+  laptop(name: string, userLogin: string, options?: { extract?: boolean }): Promise<string>;
+  /** Waits until the server has applied the client's upload file. */
+  applied(client: string, fileSeq: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -32,6 +36,11 @@ export async function createWorld(): Promise<World> {
   const db = new Pool({ connectionString: database.url, max: 4 });
   const s3 = s3Client();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'outpost-laptops-'));
+  const laptopDir = (name: string) => path.join(tmp, `${name}-${randomUUID().slice(0, 8)}`);
+  const register = async (name: string, userLogin: string) => {
+    const out = await adminJson<{ secret: string }>(['clients', 'add', name, '--user', userLogin], stack);
+    return out.secret;
+  };
   return {
     stack,
     db,
@@ -39,10 +48,26 @@ export async function createWorld(): Promise<World> {
     prefix,
     inboxBucket: `${prefix}-inbox`,
     outboxBucket: `${prefix}-outbox`,
-    laptopDir: (name) => path.join(tmp, `${name}-${randomUUID().slice(0, 8)}`),
-    register: async (name, userLogin) => {
-      const out = await adminJson<{ secret: string }>(['clients', 'add', name, '--user', userLogin], stack);
-      return out.secret;
+    laptopDir,
+    register,
+    laptop: async (name, userLogin, options = {}) => {
+      const secret = await register(name, userLogin);
+      const dir = laptopDir(name);
+      const args = ['init', '--dir', dir, '--server', stack.gatewayUrl, '--client', name, '--secret', secret];
+      await agentJson(options.extract === false ? [...args, '--no-extract'] : args);
+      return dir;
+    },
+    applied: async (client, fileSeq) => {
+      await waitFor(
+        async () =>
+          (
+            await db.query(
+              `SELECT 1 FROM sync_inbox_file WHERE client = $1 AND file_seq = $2 AND status = 'applied'`,
+              [client, fileSeq],
+            )
+          ).rowCount === 1,
+        { timeoutMs: 30_000, description: `${client} upload file ${fileSeq} applied on the server` },
+      );
     },
     close: async () => {
       await stack.stop();
