@@ -7,6 +7,7 @@ export enum AgentErrorCode {
   SqlFailed = 'SQL_FAILED',
   ValueInvalid = 'VALUE_INVALID',
   ServerUnreachable = 'SERVER_UNREACHABLE',
+  ServerUntrusted = 'SERVER_UNTRUSTED',
   ServerError = 'SERVER_ERROR',
   UploadRefused = 'UPLOAD_REFUSED',
   ChecksumMismatch = 'CHECKSUM_MISMATCH',
@@ -18,6 +19,7 @@ export enum AgentErrorCode {
 
 const EXIT_CODES: Partial<Record<AgentErrorCode, number>> = {
   [AgentErrorCode.ServerUnreachable]: 3,
+  [AgentErrorCode.ServerUntrusted]: 3,
   [AgentErrorCode.ServerError]: 4,
   [AgentErrorCode.UploadRefused]: 4,
 };

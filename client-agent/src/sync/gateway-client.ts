@@ -227,6 +227,14 @@ export class GatewayClient {
         },
       );
     }
+    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test(code)) {
+      return new AgentError(
+        AgentErrorCode.ServerUntrusted,
+        `the certificate of the sync server at ${this.serverUrl} is not trusted (${code}: ${(err as Error).message}); ` +
+          'give the PEM file of the CA that signed it with --ca FILE (or SYNC_AGENT_CA_FILE); nothing was sent',
+        { cause: code },
+      );
+    }
     return new AgentError(
       AgentErrorCode.ServerError,
       `${method} ${this.base.origin}/${path} failed: ${(err as Error).message}${code ? ` (${code})` : ''}`,
