@@ -1,0 +1,4 @@
+import { main } from './harness/main';
+import { allScenarios } from './scenarios';
+
+void main(allScenarios);

@@ -1,0 +1,19 @@
+import type { Scenario } from '../harness/scenario';
+import { captureScenario } from './capture';
+import { downloadScenario } from './download';
+import { extractScenario } from './extract';
+import { roundTripScenario } from './round-trip';
+import { concurrencyScenario } from './concurrency';
+import { memoryScenario } from './memory';
+import { uploadScenario } from './upload';
+
+/** In the order `npm run bench` runs them: local ones first, the heaviest last. */
+export const allScenarios: Scenario[] = [
+  captureScenario,
+  downloadScenario,
+  uploadScenario,
+  extractScenario,
+  roundTripScenario,
+  concurrencyScenario,
+  memoryScenario,
+];
