@@ -3,7 +3,12 @@ import type { Schema, VisibilityPlan } from '@outpost/schema';
 import { Tx, type RouterDatabase } from '../database/router-database';
 import type { OutboxWriter } from '../outbox/outbox-writer';
 import { rowJsonSql } from '../routing/row-json';
-import { insertFiles, type CurrentRow, type RouteClient } from '../routing/route.repository';
+import {
+  insertFiles,
+  type CurrentRow,
+  type OutboundFileRecord,
+  type RouteClient,
+} from '../routing/route.repository';
 
 export interface ExtractResult {
   epoch: number;
@@ -134,15 +139,7 @@ export class ExtractService {
     client: RouteClient,
     snap: Snapshot,
     epoch: number,
-    file: {
-      fileSeq: number;
-      objectKey: string;
-      sha256: string;
-      size: number;
-      txnCount: number;
-      firstSeq: number;
-      lastSeq: number;
-    },
+    file: Omit<OutboundFileRecord, 'client' | 'epoch' | 'kind'>,
   ): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query(`SET TRANSACTION SNAPSHOT '${snap.snapshot.replace(/'/g, "''")}'`);
