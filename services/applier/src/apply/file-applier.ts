@@ -58,7 +58,12 @@ interface Echo {
  * Applies one upload file inside the caller's open transaction, in chunks: load the chunk's rows
  * (FOR UPDATE), resolve its transactions in memory, write each table with one delete and one
  * upsert statement. The file's confirm row goes into the log after the data and before its echo
- * rows. Throws ApplyRejection for a file that can never apply; anything else is transient.
+ * rows, and the client's apply position and the file's inbox status move in the same statement.
+ * Throws ApplyRejection for a file that can never apply; anything else is transient.
+ *
+ * The first write takes the log lock (every log writer serialises on it until commit), so every
+ * read, conflict record and statement parameter of a chunk is ready before its first write: under
+ * the lock a single-chunk file only runs its writes, its bookkeeping statement and the commit.
  */
 export class FileApplier {
   private readonly tables: Map<string, TableSql>;
@@ -95,8 +100,15 @@ function describe(file: InboxFile): string {
   return `${file.client}/${file.fileSeq}`;
 }
 
+interface Write {
+  user: string;
+  query: { text: string; values: unknown[] };
+}
+
 class FileRun {
   private readonly echoes = new Map<string, Echo>();
+  /** The origin_user setting of the transaction, once set. */
+  private originUser: string | undefined;
   private conflictCount = 0;
   private chunksWritten = 0;
 
@@ -133,7 +145,8 @@ class FileRun {
     }
     if (chunk.length > 0) await this.applyChunk(chunk);
     // Iteration completed: the trailer's checksum and counts held, the data above can be committed.
-    if (index > 0) await this.writeConfirmAndEchoes(header.lastSeq);
+    await this.finish(position, index > 0 ? header.lastSeq : null);
+    if (index > 0) await this.writeEchoes(header.lastSeq);
     return { header, txnCount: index, conflicts: this.conflictCount, echoes: this.echoes.size };
   }
 
@@ -171,8 +184,9 @@ class FileRun {
     const holders = await this.loadKeyHolders(outcomes);
     conflicts.push(...markDuplicateKeys(outcomes, holders, (i) => atOf.get(i) ?? new Date().toISOString()));
     const origins = await this.lastOrigins(conflicts);
-    await this.write(outcomes);
+    // sync_conflict is not captured: recording conflicts before the writes keeps them off the lock.
     await this.recordConflicts(conflicts, origins);
+    await this.write(this.statements(outcomes));
     for (const o of outcomes) {
       if (o.echo) this.echoes.set(rowKey(o.table.name, o.id), { table: o.table, id: o.id, user: o.user });
     }
@@ -312,7 +326,9 @@ class FileRun {
     return out;
   }
 
-  private async write(outcomes: RowOutcome[]): Promise<void> {
+  /** Every write of a chunk, values already converted, in the order they must run. */
+  private statements(outcomes: RowOutcome[]): Write[] {
+    const out: Write[] = [];
     for (const table of this.schema.tables) {
       const mine = outcomes.filter((o) => o.table === table);
       if (mine.length === 0) continue;
@@ -324,19 +340,21 @@ class FileRun {
         else if (o.after && (!o.before || changed(table, o.before, o.after))) push(upserts, o.user, o.after);
       }
       // Deletes first: a key freed by a deleted row may be taken by an upserted one.
-      for (const [user, ids] of deletes) {
-        await this.setUser(user);
-        await this.db.query(sql.delete(ids));
-      }
-      for (const [user, rows] of upserts) {
-        await this.setUser(user);
-        await this.db.query(sql.upsert(rows));
-      }
+      for (const [user, ids] of deletes) out.push({ user, query: sql.delete(ids) });
+      for (const [user, rows] of upserts) out.push({ user, query: sql.upsert(rows) });
     }
+    return out;
   }
 
-  private async setUser(user: string): Promise<void> {
-    await this.db.query(`SELECT set_config($1, $2, true)`, [CAPTURE_SETTINGS.originUser, user]);
+  private async write(writes: Write[]): Promise<void> {
+    for (const { user, query } of writes) {
+      // The log's origin_user: one setting per run of writes by the same user, not one per statement.
+      if (user !== this.originUser) {
+        await this.db.query(`SELECT set_config($1, $2, true)`, [CAPTURE_SETTINGS.originUser, user]);
+        this.originUser = user;
+      }
+      await this.db.query(query);
+    }
   }
 
   private async recordConflicts(
@@ -370,15 +388,34 @@ class FileRun {
   }
 
   /**
-   * The confirm row first, then the echo rows: the router sends the confirm before the echoes, so
-   * the agent drops its confirmed log entries before it takes the server's resolution of them.
+   * The file's bookkeeping in one round trip, since it runs under the log lock: the confirm row
+   * (`lastSeq` null for a file without transactions: nothing to confirm), the client's apply
+   * position and the file's inbox status.
    */
-  private async writeConfirmAndEchoes(lastSeq: number): Promise<void> {
-    await this.db.query(`SELECT sync_log_lock()`);
+  private async finish(position: ApplyPosition, lastSeq: number | null): Promise<void> {
+    const params = [this.file.client, this.file.fileSeq, lastSeq ?? position.txnSeq];
+    const bookkeeping = `
+      UPDATE sync_apply_position SET file_seq = $2, txn_seq = $3, updated_at = now() WHERE client = $1`;
+    const markApplied = `
+      UPDATE sync_inbox_file SET status = 'applied', applied_at = now(), reason = NULL
+       WHERE client = $1 AND file_seq = $2`;
+    // The lock is taken in FROM, before the confirm row draws its seq (a file may write no rows).
+    const confirm = `
+      INSERT INTO sync_txn_log (op, origin_client, origin_txn_seq)
+      SELECT 'confirm', $1, $3 FROM sync_log_lock()`;
     await this.db.query(
-      `INSERT INTO sync_txn_log (op, origin_client, origin_txn_seq) VALUES ('confirm', $1, $2)`,
-      [this.file.client, lastSeq],
+      lastSeq === null
+        ? `WITH position AS (${bookkeeping}) ${markApplied}`
+        : `WITH confirm AS (${confirm}), position AS (${bookkeeping}) ${markApplied}`,
+      params,
     );
+  }
+
+  /**
+   * The echo rows after the confirm row: the router sends the confirm before the echoes, so the
+   * agent drops its confirmed log entries before it takes the server's resolution of them.
+   */
+  private async writeEchoes(lastSeq: number): Promise<void> {
     if (this.echoes.size === 0) return;
     const echoes = [...this.echoes.values()];
     const present = new Set<string>();

@@ -108,14 +108,6 @@ export class InboxApplyService implements OnModuleDestroy {
         const input = await this.openObject(file);
         try {
           const result = await this.fileApplier.apply(db, file, position, input);
-          await db.query(
-            `UPDATE sync_apply_position SET file_seq = $2, txn_seq = $3, updated_at = now() WHERE client = $1`,
-            [client, file.fileSeq, result.txnCount > 0 ? result.header.lastSeq : position.txnSeq],
-          );
-          await db.query(
-            `UPDATE sync_inbox_file SET status = 'applied', applied_at = now(), reason = NULL WHERE client = $1 AND file_seq = $2`,
-            [client, file.fileSeq],
-          );
           await db.query('COMMIT');
           this.logger.log(
             `applied ${client}/${file.fileSeq}: ${result.txnCount} transactions, ${result.conflicts} conflicts, ${result.echoes} echoes`,
