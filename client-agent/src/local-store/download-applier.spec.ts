@@ -61,7 +61,7 @@ describe('download apply', () => {
     const file = path.join(folder.cfg.dir, `download-${++fileNo}.dx`);
     await writeDxFile(file, header, txs);
     const reader = readDxFile(file);
-    return new DownloadApplier(folder.store).apply(await reader.header(), reader, header.epoch!);
+    return new DownloadApplier(folder.store).apply(await reader.header(), reader.batches(), header.epoch!);
   }
   const accounts = () =>
     folder.store.db.prepare('SELECT id, name, owner_login, row_version FROM account ORDER BY name').all() as {

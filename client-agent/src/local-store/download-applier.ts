@@ -53,10 +53,14 @@ export class DownloadApplier {
     return epoch < pos.epoch || (epoch === pos.epoch && fileSeq <= pos.fileSeq);
   }
 
-  /** `listEpoch` is the epoch the server listed the file under, for headers that do not carry one. */
+  /**
+   * `batches` are the file's transactions in order, as `DxReader.batches()` yields them: one await per
+   * batch, not per transaction. `listEpoch` is the epoch the server listed the file under, for headers
+   * that do not carry one.
+   */
   async apply(
     header: DxHeader,
-    txs: AsyncIterable<DxTransaction> | Iterable<DxTransaction>,
+    batches: AsyncIterable<readonly DxTransaction[]> | Iterable<readonly DxTransaction[]>,
     listEpoch: number,
   ): Promise<ApplyResult> {
     const epoch = header.epoch ?? listEpoch;
@@ -74,21 +78,23 @@ export class DownloadApplier {
           this.store.db.prepare(`DELETE FROM ${t.table.name}`).run();
       let pending = this.log.rowsWithUnconfirmedChanges();
       let txns = 0;
-      for await (const tx of txs) {
-        txns++;
-        try {
-          if (tx.op === 'confirm') {
-            this.log.confirmUpTo(tx.upTo);
-            pending = this.log.rowsWithUnconfirmedChanges();
-            continue;
+      for await (const batch of batches) {
+        for (const tx of batch) {
+          txns++;
+          try {
+            if (tx.op === 'confirm') {
+              this.log.confirmUpTo(tx.upTo);
+              pending = this.log.rowsWithUnconfirmedChanges();
+              continue;
+            }
+            this.applyRowTx(tx);
+            // An extract replays every pending change once at the end instead.
+            if (!extract && pending.size > 0 && pending.has(rowKey(tx.table, tx.id))) {
+              for (const entry of this.log.unconfirmedEntriesOfRow(tx.table, tx.id)) this.replay(entry);
+            }
+          } catch (err) {
+            throw this.describe(err, header, txns - 1, tx);
           }
-          this.applyRowTx(tx);
-          // An extract replays every pending change once at the end instead.
-          if (!extract && pending.size > 0 && pending.has(rowKey(tx.table, tx.id))) {
-            for (const entry of this.log.unconfirmedEntriesOfRow(tx.table, tx.id)) this.replay(entry);
-          }
-        } catch (err) {
-          throw this.describe(err, header, txns - 1, tx);
         }
       }
       if (extract) for (const entry of this.log.unconfirmedEntries()) this.replay(entry);

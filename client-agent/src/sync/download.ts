@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { readDxFile, DxFormatError } from '@outpost/dx-format';
-import type { DownloadListResponse } from '@outpost/contracts';
+import type { DownloadListResponse, OutboundFileView } from '@outpost/contracts';
 import { AgentError, AgentErrorCode } from '../errors';
 import { DownloadApplier } from '../local-store/download-applier';
 import { hashFile } from '../outbox/atomic-file';
@@ -49,7 +49,10 @@ async function pendingList(client: GatewayClient, opts: DownloadOptions): Promis
 
 /**
  * Fetches and applies every pending download file in order: resumable into `<epoch>-<seq>.part`,
- * checked against the listed sha256, applied in one local transaction, then acknowledged.
+ * checked against the listed sha256, applied in one local transaction. The next file is fetched
+ * while the current one is applied, so the server's time to serve it overlaps the local work.
+ * Acks are cumulative: one ack after the last file covers them all, and a file applied but not
+ * acknowledged (an interrupted sync) is skipped and acknowledged by the next sync.
  */
 export async function downloadInbox(
   client: GatewayClient,
@@ -64,44 +67,82 @@ export async function downloadInbox(
     list.files.length,
     list.files.reduce((n, f) => n + f.size, 0),
   );
-  for (const file of list.files) {
-    const name = `${list.epoch}-${file.fileSeq}`;
-    const complete = path.join(opts.inboxDir, `${name}.dx`);
-    if (applier.isApplied(list.epoch, file.fileSeq)) {
-      fs.rmSync(complete, { force: true });
-      opts.progress.bytes('download', file.size);
-    } else {
-      if (!fs.existsSync(complete))
-        await fetchFile(client, file, path.join(opts.inboxDir, `${name}.part`), complete, opts);
-      else opts.progress.bytes('download', file.size);
-      const reader = readDxFile(complete);
-      try {
-        const result = await applier.apply(await reader.header(), reader, list.epoch);
-        totals.txns += result.txns;
-      } catch (err) {
-        if (err instanceof DxFormatError) {
-          fs.rmSync(complete, { force: true });
-          throw new AgentError(
-            AgentErrorCode.DownloadInvalid,
-            `download file ${file.fileSeq} (epoch ${list.epoch}) is not a valid DX file: ${err.message}; nothing of it was applied`,
-            { code: err.code, txIndex: err.txIndex, byteOffset: err.byteOffset },
-          );
+  const complete = (file: OutboundFileView) => path.join(opts.inboxDir, `${list.epoch}-${file.fileSeq}.dx`);
+  const fetchMissing = (file: OutboundFileView): Promise<void> =>
+    fs.existsSync(complete(file))
+      ? Promise.resolve(opts.progress.bytes('download', file.size))
+      : fetchFile(
+          client,
+          file,
+          path.join(opts.inboxDir, `${list.epoch}-${file.fileSeq}.part`),
+          complete(file),
+          opts,
+        );
+  let ahead: { fileSeq: number; fetched: Promise<void> } | undefined;
+  let doneUpTo: number | undefined;
+  try {
+    for (let i = 0; i < list.files.length; i++) {
+      const file = list.files[i];
+      if (applier.isApplied(list.epoch, file.fileSeq)) {
+        fs.rmSync(complete(file), { force: true });
+        opts.progress.bytes('download', file.size);
+      } else {
+        await (ahead?.fileSeq === file.fileSeq ? ahead.fetched : fetchMissing(file));
+        ahead = undefined;
+        const next = list.files[i + 1];
+        if (next && !applier.isApplied(list.epoch, next.fileSeq)) {
+          ahead = { fileSeq: next.fileSeq, fetched: fetchMissing(next) };
+          // Awaited in turn; until then a failure must not count as an unhandled rejection.
+          ahead.fetched.catch(() => undefined);
         }
-        throw err;
+        totals.txns += await applyFile(applier, complete(file), file.fileSeq, list.epoch);
+        totals.files++;
+        totals.bytes += file.size;
       }
-      fs.rmSync(complete, { force: true });
-      totals.files++;
-      totals.bytes += file.size;
+      doneUpTo = file.fileSeq;
+      opts.progress.fileDone('download');
     }
-    await client.ack({ epoch: list.epoch, upToFileSeq: file.fileSeq });
-    opts.progress.fileDone('download');
+  } catch (err) {
+    // No fetch keeps writing into the inbox once the download has failed.
+    await ahead?.fetched.catch(() => undefined);
+    // Files applied before the failure stay applied: tell the server if it is reachable (else the next sync does).
+    if (doneUpTo !== undefined)
+      await client.ack({ epoch: list.epoch, upToFileSeq: doneUpTo }).catch(() => undefined);
+    throw err;
   }
+  if (doneUpTo !== undefined) await client.ack({ epoch: list.epoch, upToFileSeq: doneUpTo });
   return totals;
+}
+
+/** Applies one complete file and removes it; a file that is not valid DX is removed too, so it is fetched again. */
+async function applyFile(
+  applier: DownloadApplier,
+  file: string,
+  fileSeq: number,
+  epoch: number,
+): Promise<number> {
+  const reader = readDxFile(file);
+  let txns: number;
+  try {
+    txns = (await applier.apply(await reader.header(), reader.batches(), epoch)).txns;
+  } catch (err) {
+    if (err instanceof DxFormatError) {
+      fs.rmSync(file, { force: true });
+      throw new AgentError(
+        AgentErrorCode.DownloadInvalid,
+        `download file ${fileSeq} (epoch ${epoch}) is not a valid DX file: ${err.message}; nothing of it was applied`,
+        { code: err.code, txIndex: err.txIndex, byteOffset: err.byteOffset },
+      );
+    }
+    throw err;
+  }
+  fs.rmSync(file, { force: true });
+  return txns;
 }
 
 async function fetchFile(
   client: GatewayClient,
-  file: { fileSeq: number; sha256: string; size: number },
+  file: OutboundFileView,
   part: string,
   complete: string,
   opts: DownloadOptions,

@@ -1,13 +1,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { DX_FORMAT, DX_VERSION, DxTransaction, writeDxFile } from '@outpost/dx-format';
 import type { ConflictView } from '@outpost/contracts';
 import { agentPaths } from '../config/agent-config';
 import { runStatement } from '../local-store/sql';
 import { outboxFileName } from '../outbox/outbox';
 import { runCli } from '../program';
-import { ACCOUNT_A, bufferIo, makeClientFolder } from '../testing/fixtures';
+import { ACCOUNT_A, ACCOUNT_B, ACCOUNT_C, bufferIo, makeClientFolder } from '../testing/fixtures';
 import { closedPort, FakeGateway } from '../testing/fake-gateway';
 
 const AT = '2025-01-01T00:00:00.000Z';
@@ -197,5 +198,40 @@ describe('sync against a fake gateway', () => {
     expect(JSON.parse((await cli('query', 'SELECT name FROM account', '--json')).out)).toEqual([
       { name: 'Local edit' },
     ]);
+  });
+
+  const ACCOUNTS = [ACCOUNT_A, ACCOUNT_B, ACCOUNT_C];
+  const names = async () =>
+    JSON.parse((await cli('query', 'SELECT name FROM account ORDER BY name', '--json')).out) as unknown;
+
+  it('applies every listed file in order and acknowledges them with one cumulative ack', async () => {
+    for (let seq = 1; seq <= 3; seq++)
+      gateway.addDownload(
+        seq,
+        'changes',
+        await downloadFile(seq, 'changes', [upsert(seq, ACCOUNTS[seq - 1], `File ${seq}`)]),
+        1,
+      );
+
+    const { code, out } = await cli('sync', '--json');
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ downloaded: { files: 3, txns: 3 } });
+    expect(await names()).toEqual([{ name: 'File 1' }, { name: 'File 2' }, { name: 'File 3' }]);
+    expect(gateway.acks).toEqual([{ epoch: 1, upToFileSeq: 3 }]);
+    expect(fs.readdirSync(agentPaths(folder.cfg.dir).inbox)).toEqual([]);
+  });
+
+  it('acknowledges the files applied before one that is not valid DX, and keeps the next one fetched', async () => {
+    gateway.addDownload(1, 'changes', await downloadFile(1, 'changes', [upsert(1, ACCOUNT_A, 'File 1')]), 1);
+    gateway.addDownload(2, 'changes', gzipSync('not a DX file\n'), 1);
+    gateway.addDownload(3, 'changes', await downloadFile(3, 'changes', [upsert(3, ACCOUNT_C, 'File 3')]), 1);
+
+    const { code, err } = await cli('sync');
+    expect(code).not.toBe(0);
+    expect(err).toMatch(/download file 2 \(epoch 1\) is not a valid DX file/);
+    expect(await names()).toEqual([{ name: 'File 1' }]);
+    expect(gateway.acks).toEqual([{ epoch: 1, upToFileSeq: 1 }]);
+    // The damaged file is gone (fetched again next time); the next one arrived intact while file 2 was read.
+    expect(fs.readdirSync(agentPaths(folder.cfg.dir).inbox)).toEqual(['1-3.dx']);
   });
 });

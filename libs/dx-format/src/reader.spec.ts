@@ -171,6 +171,25 @@ describe('DxReader', () => {
     expect(() => reader.summary()).toThrow(/once iteration has completed/);
   });
 
+  it('yields the transactions in batches, in order, and releases the input when stopped after the first', async () => {
+    const n = 20_000;
+    const txs = Array.from({ length: n }, (_, i) => deleteTx(i + 1));
+    const { file } = await writeToBuffer(uploadHeader({ lastSeq: n, count: n }), txs);
+    const reader = DxReader.open(Readable.from([file]));
+    const batches: DxTransaction[][] = [];
+    for await (const batch of reader.batches()) batches.push(batch);
+    expect(batches.length).toBeGreaterThan(1);
+    expect(batches.flat()).toEqual(txs);
+    expect(reader.summary().count).toBe(n);
+
+    const input = trickle(file, 1024);
+    for await (const batch of DxReader.open(input).batches()) {
+      expect(batch[0].seq).toBe(1);
+      break;
+    }
+    await pollUntil(() => input.destroyed, 'the input is released after the first batch');
+  });
+
   it('refuses a second iteration', async () => {
     const { file } = await writeToBuffer(uploadHeader(), [deleteTx(1), deleteTx(2), deleteTx(3)]);
     const reader = DxReader.open(Readable.from([file]));

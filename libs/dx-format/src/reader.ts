@@ -35,8 +35,10 @@ export class DxReader implements AsyncIterable<DxTransaction> {
   private readonly gunzip: Gunzip;
   private readonly fileHash: Hash = createHash('sha256');
   private readonly contentHash: Hash = createHash('sha256');
-  private readonly records: AsyncGenerator<DxHeader | DxTransaction, void>;
+  private readonly records: AsyncGenerator<(DxHeader | DxTransaction)[], void>;
   private headerPromise?: Promise<DxHeader>;
+  /** Transactions decoded with the header, in the same chunk: the first batch. */
+  private firstTransactions: DxTransaction[] = [];
   private iterated = false;
   private fileBytes = 0;
   private summaryValue?: DxReadSummary;
@@ -50,7 +52,7 @@ export class DxReader implements AsyncIterable<DxTransaction> {
   private head?: DxHeader;
   private tracker?: SeqTracker;
   private trailerSeen = false;
-  private readonly batch: (DxHeader | DxTransaction)[] = [];
+  private batch: (DxHeader | DxTransaction)[] = [];
   private deferredError?: unknown;
   private trailer?: Record<string, unknown>;
 
@@ -75,16 +77,33 @@ export class DxReader implements AsyncIterable<DxTransaction> {
     this.headerPromise ??= this.records.next().then((first) => {
       if (first.done)
         throw new DxFormatError(DxErrorCode.Truncated, 'the file has no header line', { byteOffset: 0 });
-      return first.value as DxHeader;
+      this.firstTransactions = first.value.slice(1) as DxTransaction[];
+      return first.value[0] as DxHeader;
     });
     return this.headerPromise;
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<DxTransaction, void> {
+    for await (const batch of this.batches()) yield* batch;
+  }
+
+  /**
+   * The transactions in batches (those of one decompressed chunk, up to 64 KiB of lines), for a
+   * consumer that handles many per await: an await per transaction costs more than checking it.
+   * Same guarantees as iterating the reader, which it replaces: single-pass, errors deferred.
+   */
+  async *batches(): AsyncGenerator<DxTransaction[], void> {
     if (this.iterated) throw new Error('a DxReader can be iterated once only; open the file again');
     this.iterated = true;
-    await this.header();
-    yield* this.records as AsyncGenerator<DxTransaction, void>;
+    try {
+      await this.header();
+      if (this.firstTransactions.length > 0) yield this.firstTransactions;
+      this.firstTransactions = [];
+      yield* this.records as AsyncGenerator<DxTransaction[], void>;
+    } finally {
+      // A consumer that stops at the first batch never reached the delegation that would release the input.
+      await this.records.return();
+    }
   }
 
   /** Stops reading and releases the input, for a caller that needs only part of the file (such as the header). */
@@ -99,13 +118,17 @@ export class DxReader implements AsyncIterable<DxTransaction> {
     return this.summaryValue;
   }
 
-  private async *decode(): AsyncGenerator<DxHeader | DxTransaction, void> {
+  /** Yields the records decoded from each chunk; the first non-empty batch starts with the header. */
+  private async *decode(): AsyncGenerator<(DxHeader | DxTransaction)[], void> {
     try {
       for await (const chunk of this.gunzip as AsyncIterable<Buffer>) {
         this.checkSize(chunk.length);
         this.splitLines(chunk);
-        for (let i = 0; i < this.batch.length; i++) yield this.batch[i];
-        this.batch.length = 0;
+        if (this.batch.length > 0) {
+          const batch = this.batch;
+          this.batch = [];
+          yield batch;
+        }
         if (this.deferredError) throw this.deferredError;
       }
     } catch (error) {
