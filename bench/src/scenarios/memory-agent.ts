@@ -6,6 +6,7 @@
  */
 import { DX_VERSION } from '@outpost/dx-format';
 import { createProgress, GatewayClient, loadSyncConfig, runSync } from '@outpost/client-agent';
+import { statusBytes } from '../harness/proc';
 
 const AGENT_VERSION = '0.1.0';
 
@@ -49,7 +50,10 @@ async function run(): Promise<void> {
     throw new Error(
       'usage: memory-agent.js upload <server> <client> <secret> <fileSeq> <sha256> <file> | sync <dir>',
     );
-  const maxRssBytes = process.resourceUsage().maxRSS * 1024;
+  // VmHWM, not getrusage's maxRSS: Linux carries maxRSS across exec, so a child would report the
+  // peak of the bench process that spawned it.
+  const maxRssBytes = statusBytes(process.pid, 'VmHWM');
+  if (maxRssBytes === null) throw new Error('cannot read VmHWM from /proc/self/status');
   process.stdout.write(`${JSON.stringify({ ...result, maxRssBytes, ms: performance.now() - started })}\n`);
 }
 

@@ -181,7 +181,7 @@ export const memoryScenario: Scenario = {
       ),
     ];
     notes.push(
-      'MB = MiB; services sampled from /proc/<pid>/status every 50 ms, agents report their own maxRSS',
+      'MB = MiB; services sampled from /proc/<pid>/status every 50 ms, agents report their own VmHWM',
     );
     return {
       sizes: { dxFileMiB: ctx.sizes.memoryMb },

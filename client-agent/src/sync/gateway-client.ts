@@ -54,7 +54,8 @@ export class GatewayClient {
     opts: GatewayOptions = {},
   ) {
     this.base = new URL(serverUrl.endsWith('/') ? serverUrl : `${serverUrl}/`);
-    this.timeoutMs = opts.timeoutMs ?? 60_000;
+    // Long enough for a session opened while many laptops connect at once (the server queues them).
+    this.timeoutMs = opts.timeoutMs ?? 120_000;
     this.agent =
       this.base.protocol === 'https:'
         ? new https.Agent({ keepAlive: true, ca: opts.caFile ? fs.readFileSync(opts.caFile) : undefined })

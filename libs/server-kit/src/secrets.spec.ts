@@ -1,4 +1,4 @@
-import { generateSecret, hashSecret, verifySecret } from './secrets';
+import { generateSecret, hashSecret, verifySecret, VerifiedSecretCache } from './secrets';
 
 describe('secret hashing', () => {
   it('verifies the right secret and refuses a wrong one', async () => {
@@ -25,5 +25,28 @@ describe('secret hashing', () => {
     const a = generateSecret();
     expect(a).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(generateSecret()).not.toBe(a);
+  });
+});
+
+describe('VerifiedSecretCache', () => {
+  it('answers a repeated good secret from memory, and never a wrong one or an expired entry', async () => {
+    let now = 0;
+    const cache = new VerifiedSecretCache(1000, 10, () => now);
+    const hash = await hashSecret('right secret');
+    expect(await cache.verify('right secret', hash)).toBe(true);
+    expect(await cache.verify('wrong secret', hash)).toBe(false);
+    expect(await cache.verify('right secret', hash)).toBe(true);
+    now = 2000;
+    expect(await cache.verify('wrong secret', hash)).toBe(false);
+    expect(await cache.verify('right secret', hash)).toBe(true);
+    const rotated = await hashSecret('new secret');
+    expect(await cache.verify('right secret', rotated)).toBe(false);
+  });
+
+  it('keeps at most its size, dropping the oldest entry', async () => {
+    const cache = new VerifiedSecretCache(60_000, 2);
+    const hashes = await Promise.all(['a', 'b', 'c'].map((s) => hashSecret(s)));
+    for (const [i, s] of ['a', 'b', 'c'].entries()) expect(await cache.verify(s, hashes[i]!)).toBe(true);
+    expect((cache as unknown as { entries: Map<string, unknown> }).entries.size).toBe(2);
   });
 });

@@ -1,4 +1,4 @@
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 const KEY_LENGTH = 32;
 const DEFAULT_PARAMS = { N: 16384, r: 8, p: 1 } as const;
@@ -47,4 +47,37 @@ function parseHash(encoded: string): { N: number; r: number; p: number; salt: Bu
   const key = Buffer.from(m[5], 'base64url');
   if (key.length < 16) return null;
   return { N, r, p, salt: Buffer.from(m[4], 'base64url'), key };
+}
+
+/**
+ * Remembers, for a while, which secret last verified against which stored hash, so that a laptop
+ * that syncs every few minutes pays the slow hash once, not on every session. Only a SHA-256 of
+ * the secret is kept, in memory; a rotated secret has a new hash, so its old entry never matches.
+ */
+export class VerifiedSecretCache {
+  private readonly entries = new Map<string, { digest: Buffer; until: number }>();
+
+  constructor(
+    private readonly ttlMs = 15 * 60_000,
+    private readonly maxEntries = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async verify(secret: string, encoded: string): Promise<boolean> {
+    const digest = createHash('sha256').update(secret).digest();
+    const hit = this.entries.get(encoded);
+    if (hit && hit.until > this.now() && timingSafeEqual(hit.digest, digest)) return true;
+    const ok = await verifySecret(secret, encoded);
+    if (ok) this.remember(encoded, digest);
+    return ok;
+  }
+
+  private remember(encoded: string, digest: Buffer): void {
+    this.entries.delete(encoded);
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(encoded, { digest, until: this.now() + this.ttlMs });
+  }
 }

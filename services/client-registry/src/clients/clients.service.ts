@@ -7,7 +7,14 @@ import {
   type ClientWithSecret,
   type SyncResult,
 } from '@outpost/contracts';
-import { DomainError, EventPublisher, generateSecret, hashSecret, verifySecret } from '@outpost/server-kit';
+import {
+  DomainError,
+  EventPublisher,
+  generateSecret,
+  hashSecret,
+  verifySecret,
+  VerifiedSecretCache,
+} from '@outpost/server-kit';
 import { ClientsRepository } from './clients.repository';
 import { toClientView, type SyncClientEntity } from './sync-client.entity';
 
@@ -17,6 +24,9 @@ const DECOY_HASH =
 
 @Injectable()
 export class ClientsService {
+  /** Laptops sync often: a secret pays the slow hash once per quarter hour, not once per session. */
+  private readonly secrets = new VerifiedSecretCache();
+
   constructor(
     private readonly repo: ClientsRepository,
     @Inject(EventPublisher) private readonly publisher: EventPublisher,
@@ -63,7 +73,7 @@ export class ClientsService {
         `No client named "${String(name)}" is registered; ask an administrator to add it`,
       );
     }
-    if (!(await verifySecret(given, row.secretHash))) {
+    if (!(await this.secrets.verify(given, row.secretHash))) {
       throw new DomainError(
         ErrorCode.ClientBadSecret,
         `Wrong secret for client "${row.name}"; ask an administrator for the current one`,

@@ -4,13 +4,26 @@ import { patterns, type ClientView, type ClientWithSecret, type SyncResult } fro
 import { callRpc } from '@outpost/server-kit';
 import { REGISTRY_RPC } from './infra.tokens';
 
+const AUTHENTICATE_TIMEOUT_MS = 90_000;
+
 /** The client registry, over RabbitMQ; its refusals arrive as DomainErrors. */
 @Injectable()
 export class RegistryClient {
   constructor(@Inject(REGISTRY_RPC) private readonly rpc: ClientProxy) {}
 
+  /**
+   * A first session costs the registry a slow hash; when many laptops connect at once the requests
+   * queue on RabbitMQ, so this waits longer than other calls rather than failing a sync that would
+   * have been served.
+   */
   authenticate(name: string, secret: string, correlationId: string): Promise<ClientView> {
-    return callRpc(this.rpc, patterns.registryAuthenticate, { name, secret }, correlationId);
+    return callRpc(
+      this.rpc,
+      patterns.registryAuthenticate,
+      { name, secret },
+      correlationId,
+      AUTHENTICATE_TIMEOUT_MS,
+    );
   }
   add(name: string, userLogin: string, correlationId: string): Promise<ClientWithSecret> {
     return callRpc(this.rpc, patterns.registryAdd, { name, userLogin }, correlationId);
