@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_MAX_PER_FILE } from '../outbox/outbox';
 import { CRASH_POINTS } from '../sync/crash-point';
 
 /** Every option can also come from the environment, so scripts and services need no arguments. */
@@ -22,7 +23,7 @@ export const extractTimeoutOption = () =>
 export const maxPerFileOption = () =>
   new Option('--max-per-file <n>', 'most transactions per outbox file')
     .env('SYNC_AGENT_MAX_PER_FILE')
-    .default(1000)
+    .default(DEFAULT_MAX_PER_FILE)
     .argParser(positiveInt('--max-per-file'));
 
 export function positiveInt(name: string) {

@@ -7,7 +7,11 @@ import { LogRepository, OutboxFileRow } from '../local-store/log.repository';
 import { UploadTransactionBuilder } from './upload-transactions';
 import { hashFile, writeFileAtomically } from './atomic-file';
 
-export const DEFAULT_MAX_PER_FILE = 1000;
+/**
+ * Per-file work on the server (object, queue message, position commit) is paid once per file, so a
+ * busy laptop's backlog travels in few files; a failed upload still resends at most one file.
+ */
+export const DEFAULT_MAX_PER_FILE = 5000;
 
 /** Test seams for the crash windows of an extract; production code passes none. */
 export interface ExtractHooks {
