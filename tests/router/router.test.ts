@@ -356,4 +356,35 @@ describe('router with one log entry per batch', () => {
       order.indexOf(`upsert:contact:${contact}`),
     );
   });
+
+  it('keeps routing for other clients while a large extract runs', async () => {
+    const big = names('big');
+    const [other] = await clients('other');
+    await env.db.query(
+      `INSERT INTO account (id, name, owner_login)
+       SELECT gen_random_uuid(), $1 || g, $2 FROM generate_series(1, 150000) AS g`,
+      [`Bulk ${big.login} `, big.login],
+    );
+    await env.waitRouted(other.client);
+
+    await env.addClient(big.client, big.login);
+    await waitFor(
+      async () =>
+        (await env.db.query(`SELECT 1 FROM sync_route_state WHERE client = $1`, [big.client])).rowCount === 0,
+      { timeoutMs: 5_000, description: 'the large extract still running' },
+    );
+    const account = await sales.account(null);
+    const opp = await sales.opportunity(account, other.login);
+    await env.waitRouted(other.client);
+    await env.waitExtracted(big.client);
+
+    const times = await env.db.query(
+      `SELECT client, kind, created_at FROM sync_outbound_file WHERE client = ANY($1) AND (kind = 'extract' OR client = $2)`,
+      [[big.client, other.client], other.client],
+    );
+    const extractDone = times.rows.find((r) => r.client === big.client && r.kind === 'extract').created_at;
+    const otherRouted = times.rows.find((r) => r.client === other.client && r.kind === 'changes').created_at;
+    expect(otherRouted.getTime()).toBeLessThan(extractDone.getTime());
+    expect(brief(changes(await env.files(other.client)))).toContain(`upsert:opportunity:${opp}`);
+  }, 180_000);
 });

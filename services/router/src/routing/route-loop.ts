@@ -40,6 +40,7 @@ export class RouteLoop {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.current;
+    await this.router.settle();
     await this.leader.release();
   }
 

@@ -24,15 +24,18 @@ function message(err: unknown): string {
 }
 
 /**
- * One routing pass: pending extracts first, then the next batch of the transaction log for every
- * client that is in step with the watermark, then a catch-up batch for each client left behind by
- * an earlier failure. A failing client never holds the watermark back: it keeps its own position
- * and is retried with back-off from there.
+ * One routing pass: the next batch of the transaction log for every client that is in step with
+ * the watermark, then a catch-up batch for each client left behind by an earlier failure or by its
+ * extract. A failing client never holds the watermark back: it keeps its own position and is
+ * retried with back-off from there. Extracts run beside the passes, one at a time, so a client's
+ * million-row snapshot never holds up routing for the others; the extracted client then catches up
+ * from its snapshot's log position like any client left behind.
  */
 export class RouterService {
   private readonly logger = new Logger('Router');
   /** Extracts of clients without route state cannot record failures in the database; kept here. */
   private readonly extractRetry = new Map<string, { failures: number; at: number }>();
+  private extracting: Promise<void> | null = null;
 
   constructor(
     private readonly db: RouterDatabase,
@@ -45,8 +48,8 @@ export class RouterService {
 
   /** Returns true when more work is waiting (a full batch was read), so the caller runs again at once. */
   async runPass(): Promise<boolean> {
-    let clients = await this.repo.activeClients();
-    if (await this.runExtracts(clients)) clients = await this.repo.activeClients();
+    const clients = await this.repo.activeClients();
+    this.startExtracts(clients);
 
     const now = Date.now();
     const routed = clients.filter((c) => c.state !== null && !ExtractService.pending(c));
@@ -122,17 +125,31 @@ export class RouterService {
     await this.repo.markFailed(client, message(err), retryMs);
   }
 
-  /** Runs every due extract; returns whether any completed. */
-  private async runExtracts(clients: RouteClient[]): Promise<boolean> {
-    let done = false;
-    for (const client of clients.filter(ExtractService.pending)) {
+  /** Waits for an extract in progress (at shutdown, before the leader lock is released). */
+  async settle(): Promise<void> {
+    await this.extracting;
+  }
+
+  /** Starts the due extracts in the background unless some are running; they run one at a time. */
+  private startExtracts(clients: RouteClient[]): void {
+    if (this.extracting) return;
+    const due = clients.filter((c) => {
+      const retry = this.extractRetry.get(c.name);
+      return ExtractService.pending(c) && !(retry && retry.at > Date.now());
+    });
+    if (due.length === 0) return;
+    this.extracting = this.runExtracts(due).finally(() => {
+      this.extracting = null;
+    });
+  }
+
+  private async runExtracts(clients: RouteClient[]): Promise<void> {
+    for (const client of clients) {
       const retry = this.extractRetry.get(client.name);
-      if (retry && retry.at > Date.now()) continue;
       const started = Date.now();
       try {
         const result = await this.extracts.extract(client);
         this.extractRetry.delete(client.name);
-        done = true;
         this.logger.log(
           `extracted ${result.rows} rows for ${client.name} (epoch ${result.epoch}, ${result.bytes} bytes, snapshot at log seq ${result.snapshotSeq}) in ${Date.now() - started} ms`,
         );
@@ -145,7 +162,6 @@ export class RouterService {
         );
       }
     }
-    return done;
   }
 }
 
