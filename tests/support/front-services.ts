@@ -5,10 +5,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import {
+  createTestDatabase as createDatabase,
+  startS3rver as startS3rverServer,
+  waitFor,
+  type RunningS3rver,
+} from '@outpost/test-support';
 import { Client } from 'pg';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -30,65 +33,28 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh database on the test server, dropped (with its connections) by drop(). */
+/** A fresh database on the test server (from @outpost/test-support), with a lazily connected client for assertions. */
 export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
-  const admin = new URL(baseUrls().databaseUrl);
-  const name = `${prefix}_${randomBytes(4).toString('hex')}`.replace(/[^a-z0-9_]/g, '_');
-  const adminClient = new Client({ connectionString: admin.toString() });
-  await adminClient.connect();
-  await adminClient.query(`CREATE DATABASE ${name}`);
-  await adminClient.end();
-  const url = new URL(admin.toString());
-  url.pathname = `/${name}`;
+  const database = await createDatabase(prefix, baseUrls().databaseUrl);
   let client: Client | null = null;
   return {
-    url: url.toString(),
+    url: database.url,
     async query<T>(sql: string, params?: unknown[]) {
       if (!client) {
-        client = new Client({ connectionString: url.toString() });
+        client = new Client({ connectionString: database.url });
         await client.connect();
       }
       return (await client.query(sql, params)).rows as T[];
     },
     async drop() {
       if (client) await client.end();
-      const c = new Client({ connectionString: admin.toString() });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
+      await database.drop();
     },
   };
 }
 
-export interface S3Server {
-  endpoint: string;
-  accessKey: string;
-  secretKey: string;
-  close(): Promise<void>;
-}
-
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-type S3rverCtor = new (opts: Record<string, unknown>) => S3rverInstance;
-
-export async function startS3rver(): Promise<S3Server> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const S3rver = require('s3rver') as S3rverCtor;
-  const directory = mkdtempSync(join(tmpdir(), 's3rver-'));
-  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory });
-  const addr = await server.run();
-  return {
-    endpoint: `http://127.0.0.1:${addr.port}`,
-    accessKey: 'S3RVER',
-    secretKey: 'S3RVER',
-    async close() {
-      await server.close();
-      rmSync(directory, { recursive: true, force: true });
-    },
-  };
-}
+export type S3Server = RunningS3rver;
+export const startS3rver = (): Promise<S3Server> => startS3rverServer();
 
 export interface LaunchedService {
   name: string;
@@ -139,24 +105,11 @@ export async function launchService(
   };
 }
 
-/** Polls `probe` until it returns a value other than undefined, or fails at the deadline. */
-export async function pollUntil<T>(
+/** Polls `probe` until it returns a value, or fails at the deadline naming `what`. */
+export function pollUntil<T>(
   probe: () => Promise<T | undefined>,
   what: string,
   timeoutMs = 15_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitFor(probe, { timeoutMs, intervalMs: 50, description: what }) as Promise<T>;
 }
