@@ -212,6 +212,31 @@ describe('applier conflict resolution', () => {
     expect(await echoes(second)).toEqual([{ op: 'update', origin_client: 'laptop-b' }]);
   });
 
+  it('moves a business key from one row to another within one file without a conflict', async () => {
+    const old = uuid();
+    const fresh = uuid();
+    await upload('A', [
+      'insert',
+      { table: 'account', id: old, row: { id: old, name: 'Contoso', owner_login: 'alice' } },
+    ]);
+    await upload(
+      'A',
+      ['insert', { table: 'account', id: fresh, row: { id: fresh, name: 'Contoso', owner_login: 'alice' } }],
+      [
+        'update',
+        { table: 'account', id: old, base: 1, changes: { name: { old: 'Contoso', new: 'Contoso (old)' } } },
+      ],
+    );
+    const rows = await env.db.query(
+      `SELECT id::text, name, sync_conflict_of FROM account WHERE id = ANY($1::uuid[]) ORDER BY name`,
+      [[old, fresh]],
+    );
+    expect(rows.rows).toEqual([
+      { id: fresh, name: 'Contoso', sync_conflict_of: null },
+      { id: old, name: 'Contoso (old)', sync_conflict_of: null },
+    ]);
+  });
+
   it('renaming onto a taken business key marks the renamed row instead of failing the file', async () => {
     const taken = uuid();
     const mine = uuid();

@@ -19,15 +19,17 @@ export function postgresColumnType(col: ColumnDef): string {
   return types[col.type];
 }
 
-/** Name of the partial unique index that holds the table's business key. */
+/** Name of the constraint that holds the table's business key. */
 export function uniqueKeyIndexName(table: TableDef): string {
   return `${table.name}_unique_key`;
 }
 
 /**
- * CREATE statements for one synced table: business columns, the sync columns, the business key as
- * a partial unique index (rows kept as duplicate-key conflicts are exempt), and indexes on the
- * columns visibility rules look rows up by.
+ * CREATE statements for one synced table: business columns, the sync columns, the business key
+ * (rows kept as duplicate-key conflicts are exempt), and indexes on the columns visibility rules look
+ * rows up by. The key is a deferred exclusion constraint rather than a unique index: one statement
+ * of the applier may move a key from one row to another (a rename and an insert of the old name),
+ * which a unique index refuses mid-statement although the committed rows are unique.
  */
 export function postgresTableDdl(schema: Schema, table: TableDef): string[] {
   const cols = table.columns.map((c) => {
@@ -42,8 +44,9 @@ export function postgresTableDdl(schema: Schema, table: TableDef): string[] {
   const out = [`CREATE TABLE ${quoteIdent(table.name)} (\n${cols.join(',\n')}\n)`];
   if (table.uniqueKey) {
     out.push(
-      `CREATE UNIQUE INDEX ${quoteIdent(uniqueKeyIndexName(table))} ON ${quoteIdent(table.name)} ` +
-        `(${table.uniqueKey.map(quoteIdent).join(', ')}) WHERE sync_conflict_of IS NULL`,
+      `ALTER TABLE ${quoteIdent(table.name)} ADD CONSTRAINT ${quoteIdent(uniqueKeyIndexName(table))} ` +
+        `EXCLUDE USING btree (${table.uniqueKey.map((c) => `${quoteIdent(c)} WITH =`).join(', ')}) ` +
+        'WHERE (sync_conflict_of IS NULL) DEFERRABLE INITIALLY DEFERRED',
     );
   }
   for (const col of lookupColumns(schema, table)) {

@@ -27,6 +27,8 @@ export enum ApplyRejectionCode {
   DxInvalid = 'DX_INVALID',
   /** Postgres refused a value (data exception) that passed the applier's own checks. */
   ValueRefused = 'VALUE_REFUSED',
+  /** Postgres refused the file's rows by a constraint (integrity violation) when they were written. */
+  ConstraintRefused = 'CONSTRAINT_REFUSED',
   /** The file's object is missing from storage. */
   ObjectMissing = 'OBJECT_MISSING',
 }

@@ -221,5 +221,14 @@ function asRejection(err: unknown): ApplyRejection | null {
       `Postgres refused a value of this file: ${(err as Error).message}; fix the client data and re-upload`,
     );
   }
+  // Class 23 is an integrity violation: the same file would break the same constraint on every
+  // retry, so it must not wedge the client's queue in a silent retry loop.
+  if (typeof code === 'string' && code.startsWith('23')) {
+    return new ApplyRejection(
+      ApplyRejectionCode.ConstraintRefused,
+      `Postgres refused this file: ${(err as Error).message}; check the rows it names, then ` +
+        `"sync-admin inbox retry" the file`,
+    );
+  }
   return null;
 }
