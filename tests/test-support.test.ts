@@ -4,11 +4,45 @@ import { Client as PgClient } from 'pg';
 import {
   createTestDatabase,
   getServices,
+  postgresAnswers,
+  rabbitMqAnswers,
   startStack,
   type TestServices,
   uniquePrefix,
   waitFor,
 } from '@outpost/test-support';
+
+/*
+ * With no variables at all, Postgres and RabbitMQ on their default loopback ports are used before
+ * any container. CI and this machine run both there, so the environment-free plan must find them.
+ */
+describe('test services with no environment', () => {
+  it('finds Postgres and RabbitMQ on their default loopback ports and says so', async () => {
+    const found = await getServices({
+      env: { S3_ENDPOINT: 'http://127.0.0.1:9', S3_ACCESS_KEY: 'k', S3_SECRET_KEY: 's' },
+    });
+    try {
+      expect(found.sources).toEqual({ postgres: 'local', rabbitmq: 'local', s3: 'env' });
+      expect(found.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/test');
+      expect(found.amqpUrl).toBe('amqp://guest:guest@127.0.0.1:5672');
+      expect(found.describe()).toContain(
+        'postgres from local (127.0.0.1:5432), rabbitmq from local (127.0.0.1:5672)',
+      );
+      const client = new PgClient({ connectionString: found.databaseUrl });
+      await client.connect();
+      const { rows } = await client.query<{ db: string }>('SELECT current_database() AS db');
+      await client.end();
+      expect(rows).toEqual([{ db: 'test' }]);
+    } finally {
+      await found.stop();
+    }
+  });
+
+  it('does not count a port where nothing listens', async () => {
+    await expect(postgresAnswers('postgres://postgres@127.0.0.1:9/test', 2_000)).resolves.toBe(false);
+    await expect(rabbitMqAnswers('amqp://guest:guest@127.0.0.1:9', 2_000)).resolves.toBe(false);
+  });
+});
 
 /** Proves the services handed to tests are real and reachable, whatever provided them. */
 describe('test services', () => {

@@ -10,3 +10,4 @@ export * from './database';
 export * from './ports';
 export * from './launcher';
 export * from './start-stack';
+export * from './local-services';

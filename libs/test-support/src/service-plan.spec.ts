@@ -40,10 +40,10 @@ describe('planServices', () => {
     const problems = planProblems(planServices({}, false));
     expect(problems).toEqual([
       expect.stringMatching(
-        /^Postgres: DATABASE_URL is not set and no Docker engine is reachable: .*export DATABASE_URL=/,
+        /^Postgres: DATABASE_URL is not set, nothing answers on its default loopback port and no Docker engine is reachable: .*export DATABASE_URL=/,
       ),
       expect.stringMatching(
-        /^RabbitMQ: AMQP_URL is not set and no Docker engine is reachable: .*export AMQP_URL=amqp:/,
+        /^RabbitMQ: AMQP_URL is not set, nothing answers on its default loopback port and no Docker engine is reachable: .*export AMQP_URL=amqp:/,
       ),
     ]);
   });
@@ -59,5 +59,38 @@ describe('planServices', () => {
     expect(planProblems(plan)).toEqual([
       'S3: S3_ENDPOINT is set but S3_ACCESS_KEY and S3_SECRET_KEY are not: export the credentials of http://s3:9000, or unset S3_ENDPOINT to use a local stand-in',
     ]);
+  });
+});
+
+describe('planServices with local servers', () => {
+  it('uses Postgres and RabbitMQ on their loopback ports before containers when their variables are unset', () => {
+    const plan = planServices({}, true, { postgres: true, rabbitmq: true });
+    expect(plan).toEqual({
+      postgres: { source: 'local' },
+      rabbitmq: { source: 'local' },
+      s3: { source: 'testcontainers' },
+    });
+  });
+
+  it('prefers the environment over a local server', () => {
+    const plan = planServices({ DATABASE_URL: full.DATABASE_URL }, false, { postgres: true, rabbitmq: true });
+    expect(plan.postgres).toEqual({ source: 'env' });
+    expect(plan.rabbitmq).toEqual({ source: 'local' });
+    expect(plan.s3).toEqual({ source: 's3rver' });
+  });
+
+  it('needs no container runtime when local servers and s3rver cover everything but S3 is unset', () => {
+    expect(needsContainerRuntime({}, { postgres: true, rabbitmq: true })).toBe(true);
+    expect(needsContainerRuntime({ S3_ENDPOINT: 'http://s3:9000' }, { postgres: true, rabbitmq: true })).toBe(
+      false,
+    );
+    expect(
+      needsContainerRuntime({ S3_ENDPOINT: 'http://s3:9000' }, { postgres: true, rabbitmq: false }),
+    ).toBe(true);
+  });
+
+  it('falls back to containers for the one local server that does not answer', () => {
+    const plan = planServices({}, true, { postgres: true, rabbitmq: false });
+    expect(plan.rabbitmq).toEqual({ source: 'testcontainers' });
   });
 });

@@ -1,9 +1,13 @@
 import { isContainerRuntimeReachable } from './container-runtime';
 import { TestSupportError, TestSupportErrorCode } from './errors';
+import { probeLocalServices } from './local-services';
 import { startS3rver } from './s3rver-server';
 import {
   BACKING_SERVICES,
   type BackingService,
+  LOCAL_AMQP_URL,
+  LOCAL_DATABASE_URL,
+  NO_LOCAL_SERVICES,
   needsContainerRuntime,
   planProblems,
   planServices,
@@ -42,20 +46,24 @@ export interface GetServicesOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** How long to wait for a container runtime to answer; default 5 s. */
   runtimeProbeTimeoutMs?: number;
+  /** Whether to try Postgres and RabbitMQ on their default loopback ports; default true. */
+  probeLocal?: boolean;
 }
 
 type Stopper = () => Promise<void>;
 
 /**
  * Postgres, RabbitMQ and S3 for tests: from DATABASE_URL, AMQP_URL and S3_ENDPOINT/S3_ACCESS_KEY/
- * S3_SECRET_KEY when set, otherwise started with testcontainers when a Docker engine is reachable,
+ * S3_SECRET_KEY when set, otherwise (Postgres, RabbitMQ) the servers on their default loopback
+ * ports when they answer, otherwise started with testcontainers when a Docker engine is reachable,
  * otherwise (S3 only) an in-process s3rver. Fails listing every service it could not provide.
  */
 export async function getServices(options: GetServicesOptions = {}): Promise<TestServices> {
   const env = options.env ?? process.env;
+  const local = options.probeLocal === false ? NO_LOCAL_SERVICES : await probeLocalServices(env);
   const runtime =
-    needsContainerRuntime(env) && (await isContainerRuntimeReachable(options.runtimeProbeTimeoutMs));
-  const plan = planServices(env, runtime);
+    needsContainerRuntime(env, local) && (await isContainerRuntimeReachable(options.runtimeProbeTimeoutMs));
+  const plan = planServices(env, runtime, local);
   const problems = planProblems(plan);
   if (problems.length > 0) {
     throw new TestSupportError(
@@ -118,6 +126,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 async function providePostgres(plan: ServicePlan, env: Env, stoppers: Stopper[]): Promise<string> {
   if (plan.postgres.source === 'env') return env.DATABASE_URL as string;
+  if (plan.postgres.source === 'local') return LOCAL_DATABASE_URL;
   const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
   const container = await new PostgreSqlContainer(POSTGRES_IMAGE).withDatabase('test').start();
   stoppers.push(async () => void (await container.stop()));
@@ -126,6 +135,7 @@ async function providePostgres(plan: ServicePlan, env: Env, stoppers: Stopper[])
 
 async function provideRabbitMq(plan: ServicePlan, env: Env, stoppers: Stopper[]): Promise<string> {
   if (plan.rabbitmq.source === 'env') return env.AMQP_URL as string;
+  if (plan.rabbitmq.source === 'local') return LOCAL_AMQP_URL;
   const { RabbitMQContainer } = await import('@testcontainers/rabbitmq');
   const container = await new RabbitMQContainer(RABBITMQ_IMAGE).start();
   stoppers.push(async () => void (await container.stop()));
@@ -160,6 +170,9 @@ async function provideS3(plan: ServicePlan, env: Env, stoppers: Stopper[]): Prom
     }
     case 'missing':
       throw new Error(plan.s3.problem);
+    case 'local':
+      // The plan never picks a loopback default for S3: MinIO has no well-known credentials.
+      throw new Error('S3 has no loopback default');
   }
 }
 
