@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { migrate, migrations, revertLastMigration } from '@outpost/server-db';
 import { createTestDatabase, type TestDatabase } from './support/front-services';
 
@@ -44,5 +45,29 @@ describe('server-db migrate()', () => {
     const [{ n: after }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sync_migrations');
     expect(after).toBe(before - 1);
     expect((await migrate(db.url)).applied).toHaveLength(1);
+  });
+});
+
+describe('server-db migrate-cli (the deployment migration step)', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('migrate_cli');
+  });
+  afterAll(() => db?.drop());
+
+  it('applies every migration once, then finds nothing to do', () => {
+    const cli = require.resolve('@outpost/server-db/dist/migrate-cli.js');
+    const run = () =>
+      spawnSync(process.execPath, [cli], {
+        env: { PATH: process.env.PATH, DATABASE_URL: db.url },
+        encoding: 'utf8',
+      });
+    const first = run();
+    expect(first.status).toBe(0);
+    expect(first.stdout).toContain(`migrate: applied ${migrations[0].name}`);
+    const second = run();
+    expect(second.stdout).toBe('migrate: up to date\n');
+    expect(second.status).toBe(0);
   });
 });
