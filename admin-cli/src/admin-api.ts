@@ -42,6 +42,8 @@ export class AdminApi {
   inbox = (name: string) => this.call<InboxFileView[]>('GET', `/admin/clients/${enc(name)}/inbox`);
   retry = (name: string, fileSeq: number) =>
     this.call<InboxFileView>('POST', `/admin/clients/${enc(name)}/inbox/${fileSeq}/retry`);
+  reject = (name: string, fileSeq: number, reason: string) =>
+    this.call<InboxFileView>('POST', `/admin/clients/${enc(name)}/inbox/${fileSeq}/reject`, { reason });
   conflicts = (client?: string) =>
     this.call<ConflictView[]>(
       'GET',

@@ -37,7 +37,8 @@ export function inboxTable(client: string, files: InboxFileView[]): string {
   const count = (pred: (f: InboxFileView) => boolean) => files.filter(pred).length;
   const summary =
     `${client}: ${count((f) => f.status === 'received' && !f.waiting)} received, ${count((f) => f.status === 'applied')} applied, ` +
-    `${count((f) => f.waiting)} waiting, ${count((f) => f.status === 'quarantined')} quarantined\n`;
+    `${count((f) => f.waiting)} waiting, ${count((f) => f.status === 'quarantined')} quarantined` +
+    `${count((f) => f.status === 'rejected') ? `, ${count((f) => f.status === 'rejected')} rejected` : ''}\n`;
   const rows = files.map((f) => [
     String(f.fileSeq),
     f.waiting ? 'waiting' : f.status,
@@ -46,9 +47,11 @@ export function inboxTable(client: string, files: InboxFileView[]): string {
     f.receivedAt,
     f.status === 'quarantined'
       ? dash(f.reason)
-      : f.waiting
-        ? 'behind an earlier file that is not applied'
-        : '',
+      : f.status === 'rejected' || f.rejection
+        ? `rejected: ${dash(f.rejection)} (was: ${dash(f.reason)})`
+        : f.waiting
+          ? 'behind an earlier file that is not applied'
+          : '',
   ]);
   return summary + table(['FILE', 'STATUS', 'TXNS', 'BYTES', 'RECEIVED', 'REASON'], rows);
 }

@@ -111,6 +111,20 @@ export function buildProgram(io: CliIo): Command {
       io.out(`File ${view.fileSeq} of ${name} is ${view.status} again and will be applied.\n`);
     });
 
+  inbox
+    .command('reject <name> <fileSeq>')
+    .description(
+      "skip a quarantined file for good: its changes are refused, the client's later files apply, and the laptop gets the server's rows back",
+    )
+    .requiredOption('--reason <text>', 'why the file is skipped (kept with the file)')
+    .action(async (name: string, fileSeq: string, opts: { reason: string }, cmd: Command) => {
+      const view = await apiFrom(cmd, io).reject(name, fileSeqArg(fileSeq), opts.reason);
+      io.out(
+        `File ${view.fileSeq} of ${name} is rejected: its changes are refused, the later files apply, and ` +
+          `the laptop gets the server's rows back on its next sync.\n`,
+      );
+    });
+
   const conflicts = program.command('conflicts').description('conflicts the server resolved');
   conflicts
     .command('list')

@@ -29,10 +29,16 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function createWorld(): Promise<World> {
+/** `env`: extra environment for every service (for example a smaller retry limit). */
+export async function createWorld(options: { env?: Record<string, string> } = {}): Promise<World> {
   const prefix = uniquePrefix();
   const database = await createTestDatabase(prefix);
-  const stack = await startStack({ databaseUrl: database.url, queuePrefix: prefix, bucketPrefix: prefix });
+  const stack = await startStack({
+    databaseUrl: database.url,
+    queuePrefix: prefix,
+    bucketPrefix: prefix,
+    env: options.env,
+  });
   const db = new Pool({ connectionString: database.url, max: 4 });
   const s3 = s3Client();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'outpost-laptops-'));

@@ -17,7 +17,10 @@ function describe(s: AgentStatus): string {
     `downloaded up to       epoch ${s.download.epoch}, file ${s.download.fileSeq}`,
     `last sync              ${last}`,
     `conflicts              ${s.conflicts.length} in the last sync`,
+    `waiting for            ${s.waitingFor.length === 0 ? 'nothing' : s.waitingFor.length === 1 ? s.waitingFor[0] : ''}`,
   ];
+  if (s.waitingFor.length > 1) for (const w of s.waitingFor) lines.push(`  - ${w}`);
+  for (const r of s.rejected) lines.push(`rejected               ${r}`);
   for (const c of s.conflicts) {
     lines.push(
       `  ${c.kind} ${c.table} ${c.rowId}${c.column ? `.${c.column}` : ''}: ${c.winner} won (${c.policy})`,

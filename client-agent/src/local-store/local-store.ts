@@ -28,6 +28,12 @@ export const StateKey = {
   downloadFileSeq: 'download_file_seq',
   lastSync: 'last_sync',
   lastConflicts: 'last_conflicts',
+  /** Set once the laptop has learnt where the server's position for its client stands. */
+  serverPositionKnown: 'server_position_known',
+  /** Upload file seqs held by the server before this local store existed (a laptop set up again). */
+  fileSeqBase: 'file_seq_base',
+  /** The server's view of this client's uploads at the last sync (`GET /v1/inbox`). */
+  serverInbox: 'server_inbox',
 } as const;
 export type StateKey = (typeof StateKey)[keyof typeof StateKey];
 

@@ -1,5 +1,5 @@
 import { LOG_TABLE } from '@outpost/schema';
-import { LocalStore } from './local-store';
+import { LocalStore, StateKey } from './local-store';
 
 /** One captured change as the triggers stored it. */
 export interface LogEntry {
@@ -125,7 +125,8 @@ export class LogRepository {
   }
 
   nextFileSeq(): number {
-    return this.count('SELECT coalesce(max(file_seq), 0) + 1 AS n FROM _outpost_file');
+    const base = Number(this.store.getState(StateKey.fileSeqBase) ?? 0);
+    return Math.max(base, this.count('SELECT coalesce(max(file_seq), 0) AS n FROM _outpost_file')) + 1;
   }
 
   insertFile(

@@ -59,7 +59,14 @@ export async function downloadInbox(
   applier: DownloadApplier,
   opts: DownloadOptions,
 ): Promise<TransferTotals> {
-  const list = await pendingList(client, opts);
+  let list = await pendingList(client, opts);
+  if (applier.position().epoch === 0 && list.epoch > 0 && list.files[0]?.kind !== 'extract') {
+    // This store holds no extract while the client has one: a laptop set up again for an existing
+    // client. The changes files of the current epoch assume its predecessor's data; start afresh.
+    opts.progress.note(`asking the server for a fresh extract of client ${opts.clientName}`);
+    await client.requestExtract();
+    list = await pendingList(client, opts);
+  }
   removeStaleFiles(opts.inboxDir, list.epoch);
   const totals = { files: 0, txns: 0, bytes: 0 };
   opts.progress.begin(

@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { Readable } from 'node:stream';
 import type {
+  ClientInboxResponse,
   CloseSessionRequest,
   ConflictView,
   DownloadAckRequest,
@@ -158,6 +159,16 @@ export class GatewayClient {
       [200],
     );
     return Array.isArray(body) ? body : (body?.conflicts ?? []);
+  }
+
+  /** What the server holds of this client's uploads: applied position, waiting, quarantined, rejected files. */
+  inboxState(): Promise<ClientInboxResponse> {
+    return this.json<ClientInboxResponse>('GET', 'v1/inbox', undefined, [200]);
+  }
+
+  /** Asks for a fresh extract of this client (a laptop set up again holds none of the current epoch). */
+  async requestExtract(): Promise<void> {
+    await this.json<unknown>('POST', 'v1/download/extract', undefined, [202, 200, 204]);
   }
 
   async closeSession(req: CloseSessionRequest): Promise<void> {

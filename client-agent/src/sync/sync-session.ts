@@ -1,5 +1,5 @@
 import { DX_VERSION } from '@outpost/dx-format';
-import type { ConflictView, SyncResult } from '@outpost/contracts';
+import type { ClientInboxResponse, ConflictView, SyncResult } from '@outpost/contracts';
 import { agentPaths, SyncConfig } from '../config/agent-config';
 import { AgentError, AgentErrorCode } from '../errors';
 import { DownloadApplier } from '../local-store/download-applier';
@@ -11,6 +11,7 @@ import { AGENT_VERSION } from '../version';
 import { CrashPoint } from './crash-point';
 import { downloadInbox } from './download';
 import { GatewayClient } from './gateway-client';
+import { adoptServerPosition } from './server-position';
 import { TransferTotals, uploadOutbox } from './upload';
 
 export interface SyncOptions {
@@ -71,6 +72,7 @@ export async function runSync(cfg: SyncConfig, opts: SyncOptions): Promise<SyncS
       });
       sessionOpen = true;
       store.setState(StateKey.userLogin, session.userLogin);
+      if (adoptServerPosition(store, paths.outbox, session)) await outbox.recover();
       if (opts.upload) {
         const up = await uploadOutbox(client, outbox, cfg.client, opts.progress, opts.crashAt);
         summary.uploaded = { files: up.files, txns: up.txns, bytes: up.bytes };
@@ -85,6 +87,7 @@ export async function runSync(cfg: SyncConfig, opts: SyncOptions): Promise<SyncS
           crashAt: opts.crashAt,
         });
       }
+      store.setJsonState(StateKey.serverInbox, (await client.inboxState()) satisfies ClientInboxResponse);
       const conflicts = await client.conflicts();
       store.setJsonState(StateKey.lastConflicts, conflicts satisfies ConflictView[]);
       summary.conflicts = conflicts.length;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
-import type { ConflictView, OutboundFileView } from '@outpost/contracts';
+import type { ClientInboxResponse, ConflictView, OutboundFileView } from '@outpost/contracts';
 
 /**
  * An in-process stand-in for the gateway's agent API, enough to exercise the agent's HTTP client:
@@ -18,6 +18,11 @@ export class FakeGateway {
   /** How many list requests answer extractPending before the files appear. */
   pendingPolls = 0;
   conflicts: ConflictView[] = [];
+  /** What `GET /v1/inbox` answers. */
+  inbox: ClientInboxResponse = { appliedFileSeq: 0, appliedTxnSeq: 0, lastUploadedTxnSeq: 0, files: [] };
+  /** The server position a new session reports. */
+  lastUploaded = { fileSeq: 0, txnSeq: 0 };
+  extractRequests = 0;
   /** Answer every request to this path with a JSON error. */
   failPath: { path: string; status: number; code: string } | null = null;
   private server = http.createServer((req, res) => void this.handle(req, res));
@@ -61,7 +66,8 @@ export class FakeGateway {
         sessionId: 's1',
         token: 'tok',
         expiresAt: new Date(Date.now() + 3600_000).toISOString(),
-        lastUploadedFileSeq: 0,
+        lastUploadedFileSeq: this.lastUploaded.fileSeq,
+        lastUploadedTxnSeq: this.lastUploaded.txnSeq,
         userLogin: 'alice',
       });
     }
@@ -110,6 +116,11 @@ export class FakeGateway {
       return send(204);
     }
     if (req.method === 'GET' && url === '/v1/conflicts') return send(200, this.conflicts);
+    if (req.method === 'GET' && url === '/v1/inbox') return send(200, this.inbox);
+    if (req.method === 'POST' && url === '/v1/download/extract') {
+      this.extractRequests++;
+      return send(202);
+    }
     if (req.method === 'DELETE' && url === '/v1/sessions/current') {
       this.closedWith = JSON.parse(body.toString());
       return send(204);

@@ -18,6 +18,30 @@ export interface OpenSessionResponse {
   lastUploadedFileSeq: number;
   /** The user login registered for this client; the agent records it on its transactions. */
   userLogin: string;
+  /**
+   * Highest client transaction seq of the files the server holds (0 for none): a laptop set up
+   * again for this client numbers its changes after it (absent from older servers).
+   */
+  lastUploadedTxnSeq?: number;
+}
+
+/** One of the client's upload files the server has not simply applied (`GET /v1/inbox`). */
+export interface ClientInboxFile {
+  fileSeq: number;
+  status: 'received' | 'quarantined' | 'rejected';
+  reason: string | null;
+  rejection: string | null;
+  /** Failures of the same kind so far (the applier quarantines the file at its limit). */
+  attempts: number;
+  lastError: string | null;
+}
+export interface ClientInboxResponse {
+  /** The client's apply position: files and transactions applied (or rejected) so far. */
+  appliedFileSeq: number;
+  appliedTxnSeq: number;
+  lastUploadedTxnSeq: number;
+  /** Files received and not applied yet, quarantined ones, and the latest rejected ones, in order. */
+  files: ClientInboxFile[];
 }
 
 export type UploadStatus = 'stored' | 'duplicate';
@@ -65,6 +89,9 @@ export interface ClientView {
   /** When an administrator last asked for a re-extract (null: never). */
   extractRequestedAt?: string | null;
 }
+export interface RejectFileRequest {
+  reason: string;
+}
 export interface AddClientRequest {
   name: string;
   userLogin: string;
@@ -75,7 +102,7 @@ export interface ClientWithSecret {
   secret: string;
 }
 
-export type InboxFileStatus = 'received' | 'applied' | 'quarantined';
+export type InboxFileStatus = 'received' | 'applied' | 'quarantined' | 'rejected';
 export interface InboxFileView {
   client: string;
   fileSeq: number;
@@ -85,7 +112,10 @@ export interface InboxFileView {
   size: number;
   sha256: string;
   txnCount: number;
+  /** Why it was quarantined (or failed its last attempt). */
   reason: string | null;
+  /** The administrator's reason for rejecting it; set from the request until the applier skips it. */
+  rejection: string | null;
   receivedAt: string;
   appliedAt: string | null;
 }

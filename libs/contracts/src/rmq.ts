@@ -24,6 +24,7 @@ export const patterns = {
   registryReextract: 'registry.reextract',
   inboxList: 'inbox.list',
   inboxRetry: 'inbox.retry',
+  inboxReject: 'inbox.reject',
   dxFileReceived: 'dx.file.received',
   routerKick: 'router.kick',
 } as const;
@@ -49,6 +50,12 @@ export interface RouterKickEvent {
 export interface InboxRetryMessage {
   client: string;
   fileSeq: number;
+}
+export interface InboxRejectMessage {
+  client: string;
+  fileSeq: number;
+  /** Why the administrator skips the file; kept with it. */
+  reason: string;
 }
 export interface AddClientMessage {
   name: string;

@@ -5,6 +5,8 @@ import { ConflictsRepository } from './conflicts/conflicts.repository';
 import { DownloadController } from './download/download.controller';
 import { DownloadService } from './download/download.service';
 import { OutboundRepository } from './download/outbound.repository';
+import { InboxStateController } from './inbox/inbox-state.controller';
+import { InboxStateRepository } from './inbox/inbox-state.repository';
 import { InfraModule, type GatewayInfra } from './infra/infra.module';
 import { SessionGuard } from './sessions/session.guard';
 import { SessionsController } from './sessions/sessions.controller';
@@ -19,7 +21,13 @@ export class AgentModule {
     return {
       module: AgentModule,
       imports: [InfraModule.forRoot(infra), HealthModule],
-      controllers: [SessionsController, UploadController, DownloadController, ConflictsController],
+      controllers: [
+        SessionsController,
+        UploadController,
+        DownloadController,
+        ConflictsController,
+        InboxStateController,
+      ],
       providers: [
         SessionGuard,
         SessionsService,
@@ -27,6 +35,7 @@ export class AgentModule {
         DownloadService,
         OutboundRepository,
         ConflictsRepository,
+        InboxStateRepository,
       ],
     };
   }

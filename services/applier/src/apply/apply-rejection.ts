@@ -31,4 +31,6 @@ export enum ApplyRejectionCode {
   ConstraintRefused = 'CONSTRAINT_REFUSED',
   /** The file's object is missing from storage. */
   ObjectMissing = 'OBJECT_MISSING',
+  /** Any other error, repeated the same way as many times as the applier allows. */
+  RepeatedFailure = 'REPEATED_FAILURE',
 }

@@ -8,10 +8,22 @@ import { APPLIER_CONFIG, type ApplierConfig } from '../config/applier.config';
 import { PG_POOL } from '../database/pg-pool';
 import { ApplyRejection, ApplyRejectionCode } from './apply-rejection';
 import { FileApplier, type InboxFile } from './file-applier';
+import { FileRejecter, type RejectedFile } from './file-rejecter';
+import { failureSignature, isTransient } from './transient-error';
 
 export const SYNC_SCHEMA = Symbol('SYNC_SCHEMA');
 
-type StepResult = { kind: 'applied'; file: InboxFile } | { kind: 'idle' } | { kind: 'quarantined' };
+type StepResult =
+  | { kind: 'applied'; file: InboxFile }
+  | { kind: 'rejected'; file: InboxFile }
+  | { kind: 'idle' }
+  | { kind: 'quarantined' };
+
+interface NextFile extends InboxFile {
+  lastSeq: number;
+  /** Set when an administrator rejected the file: skip it instead of applying it. */
+  rejection: string | null;
+}
 
 /**
  * Applies each client's received files strictly in file-seq order from its apply position
@@ -23,6 +35,8 @@ type StepResult = { kind: 'applied'; file: InboxFile } | { kind: 'idle' } | { ki
 export class InboxApplyService implements OnModuleDestroy {
   private readonly logger = new Logger('InboxApply');
   private readonly fileApplier: FileApplier;
+  private readonly fileRejecter: FileRejecter;
+  private readonly maxAttempts: number;
   /** One drain per client at a time in this process; a wake-up during a drain queues one more pass. */
   private readonly running = new Map<string, Promise<void>>();
 
@@ -33,6 +47,8 @@ export class InboxApplyService implements OnModuleDestroy {
     private readonly store: ObjectStore,
     private readonly publisher: EventPublisher,
   ) {
+    this.fileRejecter = new FileRejecter(schema);
+    this.maxAttempts = config.maxAttempts;
     const faultAt = config.faultAfterChunks;
     this.fileApplier = new FileApplier(schema, {
       chunkTxns: config.chunkTxns,
@@ -67,11 +83,11 @@ export class InboxApplyService implements OnModuleDestroy {
     const stray = await this.pool.query<{
       client: string;
       file_seq: number;
-      status: 'applied' | 'quarantined';
+      status: 'applied' | 'quarantined' | 'rejected';
       object_key: string;
     }>(
       `SELECT client, file_seq, status, object_key FROM sync_inbox_file
-        WHERE status IN ('applied', 'quarantined') AND object_key LIKE 'inbox/%' LIMIT 100`,
+        WHERE status IN ('applied', 'quarantined', 'rejected') AND object_key LIKE 'inbox/%' LIMIT 100`,
     );
     for (const f of stray.rows) {
       const to =
@@ -88,8 +104,9 @@ export class InboxApplyService implements OnModuleDestroy {
   private async drain(client: string): Promise<void> {
     for (;;) {
       const step = await this.applyNext(client);
-      if (step.kind !== 'applied') return;
-      await this.afterCommit(step.file);
+      if (step.kind === 'applied') await this.afterCommit(step.file, archiveKey(client, step.file.fileSeq));
+      else if (step.kind === 'rejected') await this.afterCommit(step.file, null);
+      else return;
     }
   }
 
@@ -104,6 +121,7 @@ export class InboxApplyService implements OnModuleDestroy {
         return { kind: 'idle' };
       }
       const { file, position } = found;
+      if (file.rejection !== null) return await this.reject(db, file, position);
       try {
         const input = await this.openObject(file);
         try {
@@ -117,9 +135,9 @@ export class InboxApplyService implements OnModuleDestroy {
           input.destroy();
         }
       } catch (err) {
-        const rejection = asRejection(err);
-        if (!rejection) throw err;
         await db.query('ROLLBACK');
+        const rejection = asRejection(err) ?? (await this.countFailure(file, err));
+        if (!rejection) throw err;
         await this.quarantine(file, rejection);
         return { kind: 'quarantined' };
       }
@@ -130,6 +148,57 @@ export class InboxApplyService implements OnModuleDestroy {
     } finally {
       db.release(broken);
     }
+  }
+
+  /** Skips a file an administrator rejected: see FileRejecter. */
+  private async reject(
+    db: PoolClient,
+    file: NextFile,
+    position: { fileSeq: number; txnSeq: number },
+  ): Promise<StepResult> {
+    const input = await this.openObject(file).catch((err: unknown) => {
+      if (err instanceof ApplyRejection) return null;
+      throw err;
+    });
+    try {
+      const rejected: RejectedFile = { ...file, rejection: file.rejection as string };
+      const result = await this.fileRejecter.reject(db, rejected, position, input);
+      await db.query('COMMIT');
+      this.logger.warn(
+        `rejected ${file.client}/${file.fileSeq} (${file.rejection}): ${result.echoes} rows echoed back` +
+          (result.readable ? '' : ' (the file could not be read to its end)'),
+      );
+      return { kind: 'rejected', file };
+    } finally {
+      input?.destroy();
+    }
+  }
+
+  /**
+   * A failure that is not transient counts against the file; once it has failed the same way
+   * `maxAttempts` times it is quarantined, whatever the error, so one file never holds up its
+   * client's later files in a silent retry loop. Transient failures are retried with backoff.
+   */
+  private async countFailure(file: InboxFile, err: unknown): Promise<ApplyRejection | null> {
+    if (isTransient(err)) return null;
+    const signature = failureSignature(err);
+    const res = await this.pool.query<{ attempts: number }>(
+      `UPDATE sync_inbox_file
+          SET attempts = CASE WHEN last_error = $3 THEN attempts + 1 ELSE 1 END, last_error = $3
+        WHERE client = $1 AND file_seq = $2 AND status = 'received'
+        RETURNING attempts`,
+      [file.client, file.fileSeq, signature],
+    );
+    const attempts = res.rows[0]?.attempts ?? 0;
+    this.logger.warn(
+      `${file.client}/${file.fileSeq} failed (${attempts} of ${this.maxAttempts} the same way): ${signature}`,
+    );
+    if (attempts < this.maxAttempts) return null;
+    return new ApplyRejection(
+      ApplyRejectionCode.RepeatedFailure,
+      `failed ${attempts} times the same way: ${signature}; fix the cause and "sync-admin inbox retry" the file, ` +
+        `or "sync-admin inbox reject" it`,
+    );
   }
 
   private async lockNext(db: PoolClient, client: string) {
@@ -146,12 +215,21 @@ export class InboxApplyService implements OnModuleDestroy {
       return null;
     }
     const position = { fileSeq: Number(pos.rows[0].file_seq), txnSeq: Number(pos.rows[0].txn_seq) };
-    const next = await db.query<{ object_key: string }>(
-      `SELECT object_key FROM sync_inbox_file WHERE client = $1 AND file_seq = $2 AND status = 'received' FOR UPDATE`,
+    const next = await db.query<{ object_key: string; last_seq: number; rejection: string | null }>(
+      `SELECT object_key, last_seq, rejection FROM sync_inbox_file
+        WHERE client = $1 AND file_seq = $2 AND status = 'received' FOR UPDATE`,
       [client, position.fileSeq + 1],
     );
     if (next.rowCount === 0) return null;
-    return { file: { client, fileSeq: position.fileSeq + 1, objectKey: next.rows[0].object_key }, position };
+    const row = next.rows[0];
+    const file: NextFile = {
+      client,
+      fileSeq: position.fileSeq + 1,
+      objectKey: row.object_key,
+      lastSeq: Number(row.last_seq),
+      rejection: row.rejection,
+    };
+    return { file, position };
   }
 
   private async openObject(file: InboxFile) {
@@ -179,8 +257,9 @@ export class InboxApplyService implements OnModuleDestroy {
       await this.moveObject(file, quarantineKey(file.client, file.fileSeq));
   }
 
-  private async afterCommit(file: InboxFile): Promise<void> {
-    await this.moveObject(file, archiveKey(file.client, file.fileSeq));
+  /** `archiveTo` null: the object stays where it is (a rejected file's stays under quarantine/). */
+  private async afterCommit(file: InboxFile, archiveTo: string | null): Promise<void> {
+    if (archiveTo !== null) await this.moveObject(file, archiveTo);
     const kick: RouterKickEvent = { reason: 'applied', client: file.client };
     await this.publisher.publish('routerKick', patterns.routerKick, kick).catch((err: Error) => {
       this.logger.warn(

@@ -49,6 +49,13 @@ export const applierConfigSpec = {
     default: 30_000,
     min: 10,
   }),
+  maxAttempts: int('APPLY_MAX_ATTEMPTS', {
+    description:
+      'how many times a file may fail the same way (other than a lost connection, deadlock or serialization failure) before it is quarantined',
+    default: 5,
+    min: 1,
+    max: 1000,
+  }),
   faultAfterChunks: {
     ...optionalStr(
       'APPLY_TEST_FAULT_AFTER_CHUNKS',

@@ -11,7 +11,8 @@ function row(fileSeq: number, status: InboxFileEntity['status']): InboxFileEntit
     firstSeq: fileSeq,
     lastSeq: fileSeq,
     status,
-    reason: status === 'quarantined' ? 'bad row' : null,
+    reason: status === 'quarantined' || status === 'rejected' ? 'bad row' : null,
+    rejection: status === 'rejected' ? 'skipped by the administrator' : null,
     receivedAt: new Date('2026-01-01T00:00:00Z'),
     appliedAt: status === 'applied' ? new Date('2026-01-01T00:01:00Z') : null,
   };
@@ -32,6 +33,16 @@ describe('toInboxViews', () => {
       [4, 'received', true],
     ]);
     expect(views[1].reason).toBe('bad row');
+  });
+
+  it('lets the files after a rejected one apply', () => {
+    const views = toInboxViews([row(1, 'applied'), row(2, 'rejected'), row(3, 'received')]);
+    expect(views.map((v) => [v.status, v.waiting])).toEqual([
+      ['applied', false],
+      ['rejected', false],
+      ['received', false],
+    ]);
+    expect(views[1].rejection).toBe('skipped by the administrator');
   });
 
   it('does not mark the next file to apply as waiting', () => {

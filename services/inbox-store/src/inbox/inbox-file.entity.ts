@@ -35,6 +35,9 @@ export class InboxFileEntity {
   @Column('text', { nullable: true })
   reason!: string | null;
 
+  @Column('text', { nullable: true })
+  rejection!: string | null;
+
   @Column('timestamptz', { name: 'received_at' })
   receivedAt!: Date;
 
@@ -57,10 +60,11 @@ export function toInboxViews(rows: InboxFileEntity[]): InboxFileView[] {
         sha256: row.sha256,
         txnCount: row.txnCount,
         reason: row.reason,
+        rejection: row.rejection,
         receivedAt: row.receivedAt.toISOString(),
         appliedAt: row.appliedAt?.toISOString() ?? null,
       };
-      if (row.status !== 'applied') blocked = true;
+      if (row.status !== 'applied' && row.status !== 'rejected') blocked = true;
       return view;
     });
 }

@@ -46,10 +46,24 @@ export class InboxRepository {
     return rows.length === 1;
   }
 
+  /**
+   * Puts a quarantined row back in line with the administrator's rejection: the applier skips it
+   * instead of applying it. The quarantine reason stays. False when it is no longer quarantined.
+   */
+  async markRejected(client: string, fileSeq: number, rejection: string): Promise<boolean> {
+    const [, affected] = (await this.dataSource.query(
+      `UPDATE sync_inbox_file SET status = 'received', rejection = $3, attempts = 0, last_error = NULL
+       WHERE client = $1 AND file_seq = $2 AND status = 'quarantined'`,
+      [client, fileSeq, rejection],
+    )) as [unknown, number];
+    return affected === 1;
+  }
+
   /** Moves a quarantined row back to received; false when it is no longer quarantined. */
   async requeue(em: EntityManager, client: string, fileSeq: number, objectKey: string): Promise<boolean> {
     const [, affected] = (await em.query(
-      `UPDATE sync_inbox_file SET status = 'received', reason = NULL, object_key = $3, applied_at = NULL
+      `UPDATE sync_inbox_file SET status = 'received', reason = NULL, object_key = $3, applied_at = NULL,
+              attempts = 0, last_error = NULL
        WHERE client = $1 AND file_seq = $2 AND status = 'quarantined'`,
       [client, fileSeq, objectKey],
     )) as [unknown, number];

@@ -1,9 +1,14 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { patterns, type InboxListMessage, type InboxRetryMessage } from '@outpost/contracts';
+import {
+  patterns,
+  type InboxListMessage,
+  type InboxRejectMessage,
+  type InboxRetryMessage,
+} from '@outpost/contracts';
 import { RpcErrorFilter } from '@outpost/server-kit';
 import { InboxService } from './inbox.service';
-import { parseClient, parseFileSeq } from './dto/inbox-params';
+import { parseClient, parseFileSeq, parseRejectReason } from './dto/inbox-params';
 
 /** RPC errors leave through the one RMQ mapper (set per controller: hybrid apps do not pass global filters on). */
 @Controller()
@@ -19,5 +24,14 @@ export class InboxRpcController {
   @MessagePattern(patterns.inboxRetry)
   retry(@Payload() msg: InboxRetryMessage) {
     return this.inbox.retry(parseClient(msg.client), parseFileSeq(msg.fileSeq));
+  }
+
+  @MessagePattern(patterns.inboxReject)
+  reject(@Payload() msg: InboxRejectMessage) {
+    return this.inbox.reject(
+      parseClient(msg.client),
+      parseFileSeq(msg.fileSeq),
+      parseRejectReason(msg.reason),
+    );
   }
 }

@@ -154,6 +154,38 @@ export class InboxService {
     return view;
   }
 
+  /**
+   * Skips a quarantined file for good: the applier takes it in turn, moves the client's position
+   * past it, and sends the laptop the server's state of every row it touched. The bytes stay under
+   * quarantine/ for the record.
+   */
+  async reject(client: string, fileSeq: number, reason: string): Promise<InboxFileView> {
+    const row = await this.repo.find(client, fileSeq);
+    if (!row)
+      throw new DomainError(ErrorCode.FileNotFound, `Client "${client}" has no inbox file ${fileSeq}`);
+    if (row.status !== 'quarantined' || !(await this.repo.markRejected(client, fileSeq, reason))) {
+      throw new DomainError(
+        ErrorCode.ValidationFailed,
+        `File ${fileSeq} of "${client}" is ${row.status}; only a quarantined file can be rejected`,
+      );
+    }
+    const event: DxFileReceivedEvent = {
+      client,
+      fileSeq,
+      objectKey: row.objectKey,
+      sha256: row.sha256,
+      size: row.size,
+    };
+    await this.publisher.publish('dxInbox', patterns.dxFileReceived, event);
+    const view = (await this.list(client)).find((v) => v.fileSeq === fileSeq);
+    if (!view)
+      throw new DomainError(
+        ErrorCode.Internal,
+        `File ${fileSeq} of "${client}" vanished after its rejection`,
+      );
+    return view;
+  }
+
   /** The file already held under (client, fileSeq): same bytes is a duplicate, others take the seq. */
   private async held(client: string, fileSeq: number, sha256: string): Promise<HeldFile | null> {
     const row = await this.repo.find(client, fileSeq);

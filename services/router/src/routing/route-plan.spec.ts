@@ -52,6 +52,15 @@ describe('decideRow', () => {
     expect(decideRow(gone, 'B', 0)).toBe('forget');
     expect(decideRow(row({ exists: false, changes: [change(9, 'B')] }), 'D', 0)).toBeNull();
   });
+
+  it('tells the origin of a refused change the server state of a row it never held', () => {
+    const neverMade = row({ exists: false, changes: [change(9, 'B', true)] });
+    expect(decideRow(neverMade, 'B', 0)).toBe('delete');
+    expect(decideRow(neverMade, 'C', 0)).toBeNull();
+    expect(decideRow(neverMade, 'B', 9)).toBeNull();
+    const elsewhere = row({ recipients: new Set(['C']), changes: [change(9, 'B', true)] });
+    expect(decideRow(elsewhere, 'B', 0)).toBe('evict');
+  });
 });
 
 describe('visibilityChanged', () => {

@@ -35,6 +35,10 @@ function ownChangesOnly(changes: readonly RowChange[], client: string, fromSeq: 
   return any;
 }
 
+function echoedTo(changes: readonly RowChange[], client: string, fromSeq: number): boolean {
+  return changes.some((c) => c.seq > fromSeq && c.echo && c.originClient === client);
+}
+
 function changedSince(changes: readonly RowChange[], fromSeq: number): boolean {
   return changes.some((c) => c.seq > fromSeq);
 }
@@ -48,10 +52,13 @@ function changedSince(changes: readonly RowChange[], fromSeq: number): boolean {
 export function decideRow(row: RowState, client: string, fromSeq: number): RowAction | null {
   const held = row.holders.has(client);
   if (!row.exists) {
-    if (!held) return null;
+    // An echo tells its origin the server's state even of a row it never held: a change of it was
+    // refused (a rejected file inserted it), so the laptop must drop its copy.
+    if (!held) return echoedTo(row.changes, client, fromSeq) ? 'delete' : null;
     return ownChangesOnly(row.changes, client, fromSeq) ? 'forget' : 'delete';
   }
   const visible = row.recipients.has(client);
+  if (!visible && !held && echoedTo(row.changes, client, fromSeq)) return 'evict';
   if (visible && !held) return ownChangesOnly(row.changes, client, fromSeq) ? 'hold' : 'upsert';
   if (visible)
     return changedSince(row.changes, fromSeq) && !ownChangesOnly(row.changes, client, fromSeq)

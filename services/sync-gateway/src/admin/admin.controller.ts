@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Param, Post, Query, UseGuards } from '@nestjs/common';
-import type { AddClientRequest } from '@outpost/contracts';
+import type { AddClientRequest, RejectFileRequest } from '@outpost/contracts';
 import { CorrelationId } from '@outpost/server-kit';
 import { parseFileSeqParam } from '../common/params';
 import { ConflictsRepository } from '../conflicts/conflicts.repository';
@@ -50,6 +50,16 @@ export class AdminController {
   @Post('clients/:name/inbox/:fileSeq/retry')
   retry(@Param('name') name: string, @Param('fileSeq') fileSeq: string, @CorrelationId() cid: string) {
     return this.inbox.retry(name, parseFileSeqParam(fileSeq), cid);
+  }
+
+  @Post('clients/:name/inbox/:fileSeq/reject')
+  reject(
+    @Param('name') name: string,
+    @Param('fileSeq') fileSeq: string,
+    @Body() body: Partial<RejectFileRequest> | undefined,
+    @CorrelationId() cid: string,
+  ) {
+    return this.inbox.reject(name, parseFileSeqParam(fileSeq), String(body?.reason ?? ''), cid);
   }
 
   @Get('conflicts')

@@ -41,6 +41,13 @@ export class DownloadController {
     pipeline(upstream, res, () => undefined);
   }
 
+  /** A laptop that holds no extract of the current epoch (set up again for this client) asks for one. */
+  @Post('extract')
+  @HttpCode(202)
+  async extract(@Session() session: SessionClaims, @CorrelationId() correlationId: string) {
+    await this.downloads.requestExtract(session.client, correlationId);
+  }
+
   @Post('ack')
   @HttpCode(204)
   async ack(@Session() session: SessionClaims, @Body() body: { epoch?: unknown; upToFileSeq?: unknown }) {

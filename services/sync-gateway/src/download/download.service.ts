@@ -3,6 +3,7 @@ import { ErrorCode, patterns, type DownloadAckRequest, type DownloadListResponse
 import { DomainError, EventPublisher } from '@outpost/server-kit';
 import type { IncomingMessage } from 'node:http';
 import { InboxStoreClient } from '../infra/inbox-store.client';
+import { RegistryClient } from '../infra/registry.client';
 import { OutboundRepository } from './outbound.repository';
 
 @Injectable()
@@ -11,7 +12,13 @@ export class DownloadService {
     private readonly outbound: OutboundRepository,
     private readonly inbox: InboxStoreClient,
     private readonly publisher: EventPublisher,
+    private readonly registry: RegistryClient,
   ) {}
+
+  /** The same re-extract an administrator can ask for: unsent local changes of the laptop survive it. */
+  async requestExtract(client: string, correlationId: string): Promise<void> {
+    await this.registry.reextract(client, correlationId);
+  }
 
   /**
    * Pending files of the current epoch only (older epochs were superseded by an extract). While an

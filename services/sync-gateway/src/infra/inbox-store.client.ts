@@ -117,6 +117,10 @@ export class InboxStoreClient {
     return callRpc(this.rpc, patterns.inboxRetry, { client, fileSeq }, correlationId);
   }
 
+  reject(client: string, fileSeq: number, reason: string, correlationId: string): Promise<InboxFileView> {
+    return callRpc(this.rpc, patterns.inboxReject, { client, fileSeq, reason }, correlationId);
+  }
+
   private inboxPath(client: string, fileSeq: number): string {
     return `/internal/inbox/${encodeURIComponent(client)}/${fileSeq}`;
   }

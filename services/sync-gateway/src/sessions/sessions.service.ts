@@ -20,7 +20,7 @@ export class SessionsService {
       sessionId: claims.sessionId,
       token,
       expiresAt: new Date(claims.exp * 1000).toISOString(),
-      lastUploadedFileSeq: await this.lastUploadedFileSeq(client.name),
+      ...(await this.lastUploaded(client.name)),
       userLogin: client.userLogin,
     };
   }
@@ -29,11 +29,15 @@ export class SessionsService {
     await this.registry.recordSync(session.client, req.result, correlationId);
   }
 
-  private async lastUploadedFileSeq(client: string): Promise<number> {
-    const rows: Array<{ last: number }> = await this.db.query(
-      'SELECT coalesce(max(file_seq), 0)::int AS last FROM sync_inbox_file WHERE client = $1',
+  /** Where a laptop set up again for this client continues: after every file and seq the server holds. */
+  private async lastUploaded(
+    client: string,
+  ): Promise<{ lastUploadedFileSeq: number; lastUploadedTxnSeq: number }> {
+    const rows: Array<{ file: number; txn: number }> = await this.db.query(
+      `SELECT coalesce(max(file_seq), 0)::int AS file, coalesce(max(last_seq), 0)::int AS txn
+         FROM sync_inbox_file WHERE client = $1`,
       [client],
     );
-    return rows[0]?.last ?? 0;
+    return { lastUploadedFileSeq: rows[0]?.file ?? 0, lastUploadedTxnSeq: rows[0]?.txn ?? 0 };
   }
 }

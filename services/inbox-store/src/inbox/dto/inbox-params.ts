@@ -38,6 +38,14 @@ export function parseCount(value: unknown, what: string, min: number): number {
   return n;
 }
 
+/** An administrator's reason for rejecting a file: said in words, kept with the file. */
+export function parseRejectReason(value: unknown): string {
+  const s = typeof value === 'string' ? value.trim() : '';
+  if (s.length === 0 || s.length > 1000)
+    throw invalid('a rejection needs a reason (--reason TEXT) of 1 to 1000 characters');
+  return s;
+}
+
 export const parseFileSeq = (value: unknown): number => parseCount(value, 'fileSeq', 1);
 
 export function parseSha256(value: unknown, what = 'x-dx-sha256'): string {

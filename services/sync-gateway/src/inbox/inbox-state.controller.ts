@@ -1,0 +1,16 @@
+import { Controller, Get, UseGuards } from '@nestjs/common';
+import { Session, SessionGuard } from '../sessions/session.guard';
+import type { SessionClaims } from '../sessions/session-token';
+import { InboxStateRepository } from './inbox-state.repository';
+
+/** The laptop's own view of its uploads on the server: what is applied, what waits and why. */
+@Controller('v1/inbox')
+@UseGuards(SessionGuard)
+export class InboxStateController {
+  constructor(private readonly inbox: InboxStateRepository) {}
+
+  @Get()
+  state(@Session() session: SessionClaims) {
+    return this.inbox.forClient(session.client);
+  }
+}
