@@ -117,6 +117,9 @@ describe('sync-agent commands', () => {
         download: { epoch: 0, fileSeq: 0 },
         lastSync: null,
         conflicts: [],
+        serverInbox: null,
+        waitingFor: ['1 local changes wait for the next "sync-agent sync" to be sent'],
+        rejected: [],
       });
       const query = await cli(['query', 'SELECT name FROM account']);
       expect(query.out).toBe('name\n-------\npending\n(1 row)\n');
