@@ -6,7 +6,6 @@
  */
 'use strict';
 
-const { randomBytes } = require('node:crypto');
 const { mkdirSync } = require('node:fs');
 const { join, resolve } = require('node:path');
 
@@ -63,8 +62,12 @@ async function main() {
   const support = loadLauncher();
   const databaseUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/outpost';
   const amqpUrl = process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
+  // Strong random values unless the environment fixes them; the services refuse weak ones.
+  const generated = support.generateStackSecrets();
   const generatedToken = !process.env.ADMIN_TOKEN;
-  const adminToken = process.env.ADMIN_TOKEN || randomBytes(24).toString('base64url');
+  const adminToken = process.env.ADMIN_TOKEN || generated.adminToken;
+  const sessionKey = process.env.SESSION_KEY || generated.sessionKey;
+  const internalToken = process.env.INTERNAL_TOKEN || generated.internalToken;
   const width = Math.max(...support.SERVER_SERVICES.map((name) => name.length));
 
   const { created } = await support.ensureDatabase(databaseUrl);
@@ -81,6 +84,8 @@ async function main() {
     queuePrefix: process.env.QUEUE_PREFIX || 'outpost',
     bucketPrefix: process.env.S3_BUCKET_PREFIX || 'outpost',
     adminToken,
+    sessionKey,
+    internalToken,
     ports: {
       gateway: port('GATEWAY_PORT', 8080),
       admin: port('ADMIN_PORT', 8081),

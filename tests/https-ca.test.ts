@@ -3,72 +3,16 @@
  * would terminate TLS in front of the service: with --ca the sync works, without it the agent says
  * the certificate is not trusted and keeps its outbox.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { makeCertificates } from './support/certificates';
 import { agent, agentJson, adminJson } from './support/cli';
 import { exec } from './support/laptops';
 import { createWorld, type World } from './support/world';
-
-/** A CA and a certificate for 127.0.0.1 signed by it, made with openssl. */
-function makeCertificates(dir: string): { ca: string; key: Buffer; cert: Buffer } {
-  const file = (name: string) => path.join(dir, name);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=Outpost Test CA',
-    '-keyout',
-    file('ca.key'),
-    '-out',
-    file('ca.pem'),
-  );
-  openssl(
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-keyout',
-    file('server.key'),
-    '-out',
-    file('server.csr'),
-  );
-  writeFileSync(file('ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    file('server.csr'),
-    '-CA',
-    file('ca.pem'),
-    '-CAkey',
-    file('ca.key'),
-    '-CAcreateserial',
-    '-days',
-    '1',
-    '-extfile',
-    file('ext.cnf'),
-    '-out',
-    file('server.pem'),
-  );
-  return {
-    ca: file('ca.pem'),
-    key: readFileSync(file('server.key')),
-    cert: readFileSync(file('server.pem')),
-  };
-}
 
 describe('HTTPS with a private CA', () => {
   let world: World;

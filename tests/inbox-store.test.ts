@@ -1,6 +1,7 @@
 import type { ClientProxy } from '@nestjs/microservices';
 import { ErrorCode, patterns, queueName, type InboxFileView } from '@outpost/contracts';
-import { callRpc, rmqClient, type DomainError } from '@outpost/server-kit';
+import { callRpc, rmqClient, rpcCredentials, type DomainError } from '@outpost/server-kit';
+import { generateStackSecrets } from '@outpost/test-support';
 import { inboxKey, ObjectStore, outboxKey, quarantineKey } from '@outpost/storage';
 import { connect, type ChannelModel } from 'amqplib';
 import { createHash } from 'node:crypto';
@@ -28,9 +29,19 @@ describe('inbox-store', () => {
   let store: ObjectStore;
   let rpc: ClientProxy;
   let amqp: ChannelModel;
+  const secrets = generateStackSecrets();
+  /** The gateway's calls: every internal endpoint needs the service token. */
+  const ifetch = (url: string, init: RequestInit = {}) =>
+    fetch(url, {
+      ...init,
+      headers: {
+        ...(init.headers as Record<string, string>),
+        authorization: `Bearer ${secrets.internalToken}`,
+      },
+    });
 
   const put = (client: string, fileSeq: number, body: Buffer, headers: Record<string, string> = {}) =>
-    fetch(`${base}/internal/inbox/${client}/${fileSeq}`, {
+    ifetch(`${base}/internal/inbox/${client}/${fileSeq}`, {
       method: 'PUT',
       body,
       headers: {
@@ -57,6 +68,7 @@ describe('inbox-store', () => {
       AMQP_URL: baseUrls().amqpUrl,
       QUEUE_PREFIX: prefix,
       INBOX_STORE_PORT: '0',
+      INTERNAL_TOKEN: secrets.internalToken,
       ...s3Env,
     });
     base = `http://127.0.0.1:${/http port (\d+)/.exec(service.output())![1]}`;
@@ -112,10 +124,10 @@ describe('inbox-store', () => {
     expect((await store.stat(store.inboxBucket, inboxKey('lap-1', 1)))?.size).toBe(body.length);
     expect(await store.list(store.inboxBucket, 'staging/')).toEqual([]);
 
-    const head = await fetch(`${base}/internal/inbox/lap-1/1`, { method: 'HEAD' });
+    const head = await ifetch(`${base}/internal/inbox/lap-1/1`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers.get('x-dx-sha256')).toBe(sha(body));
-    expect((await fetch(`${base}/internal/inbox/lap-1/99`, { method: 'HEAD' })).status).toBe(404);
+    expect((await ifetch(`${base}/internal/inbox/lap-1/99`, { method: 'HEAD' })).status).toBe(404);
   });
 
   it('answers duplicate for the same bytes and FILE_SEQ_TAKEN for other bytes', async () => {
@@ -157,7 +169,7 @@ describe('inbox-store', () => {
     expect(staged.status).toBe(202);
     const { uploadId } = (await staged.json()) as { uploadId: string };
     expect(await db.query('SELECT 1 FROM sync_inbox_file WHERE client = $1', ['lap-2'])).toEqual([]);
-    const commit = await fetch(`${base}/internal/inbox/lap-2/2/commit`, {
+    const commit = await ifetch(`${base}/internal/inbox/lap-2/2/commit`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ uploadId, sha256: sha(body), txnCount: 1, firstSeq: 5, lastSeq: 5 }),
@@ -169,7 +181,7 @@ describe('inbox-store', () => {
     const other = await put('lap-2', 3, Buffer.from('invalid dx'), { 'x-dx-validate': 'pending' });
     const { uploadId: discardId } = (await other.json()) as { uploadId: string };
     expect(
-      (await fetch(`${base}/internal/inbox/lap-2/3/staged/${discardId}`, { method: 'DELETE' })).status,
+      (await ifetch(`${base}/internal/inbox/lap-2/3/staged/${discardId}`, { method: 'DELETE' })).status,
     ).toBe(204);
     expect(await store.list(store.inboxBucket, 'staging/lap-2/')).toEqual([]);
     expect(
@@ -180,17 +192,17 @@ describe('inbox-store', () => {
   it('streams an outbound file whole and from an offset', async () => {
     const bytes = Buffer.from('0123456789');
     await store.putStream(store.outboxBucket, outboxKey('lap-1', 1, 4), Readable.from([bytes]));
-    const whole = await fetch(`${base}/internal/outbox/lap-1/1/4`);
+    const whole = await ifetch(`${base}/internal/outbox/lap-1/1/4`);
     expect(whole.status).toBe(200);
     expect(Buffer.from(await whole.arrayBuffer()).toString()).toBe('0123456789');
-    const tail = await fetch(`${base}/internal/outbox/lap-1/1/4`, { headers: { range: 'bytes=6-' } });
+    const tail = await ifetch(`${base}/internal/outbox/lap-1/1/4`, { headers: { range: 'bytes=6-' } });
     expect(tail.status).toBe(206);
     expect(tail.headers.get('content-range')).toBe('bytes 6-9/10');
     expect(await tail.text()).toBe('6789');
     expect(
-      (await fetch(`${base}/internal/outbox/lap-1/1/4`, { headers: { range: 'bytes=10-' } })).status,
+      (await ifetch(`${base}/internal/outbox/lap-1/1/4`, { headers: { range: 'bytes=10-' } })).status,
     ).toBe(416);
-    const missing = await fetch(`${base}/internal/outbox/lap-1/1/5`);
+    const missing = await ifetch(`${base}/internal/outbox/lap-1/1/5`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe(ErrorCode.FileNotFound);
   });
@@ -202,7 +214,8 @@ describe('inbox-store', () => {
       `UPDATE sync_inbox_file SET status = 'quarantined', reason = 'unknown table x', object_key = $1 WHERE client = 'lap-1' AND file_seq = 1`,
       [quarantineKey('lap-1', 1)],
     );
-    const call = <T>(pattern: string, data: object) => callRpc<T>(rpc, pattern, data, uniqueName('c'));
+    const call = <T>(pattern: string, data: object) =>
+      callRpc<T>(rpc, pattern, data, uniqueName('c'), { headers: rpcCredentials(secrets.internalToken) });
     const views = await call<InboxFileView[]>(patterns.inboxList, { client: 'lap-1' });
     expect(views.map((v) => [v.fileSeq, v.status, v.waiting, v.reason])).toEqual([
       [1, 'quarantined', false, 'unknown table x'],

@@ -192,7 +192,7 @@ describe('seed scenario: an offline change to an opportunity reaches the server 
     await exec(dir, `INSERT INTO account (name, owner_login) VALUES ('Intruder Ltd', 'mallory')`);
     const result = await agent(['sync', '--dir', dir]);
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toMatch(/CLIENT_UNKNOWN/);
+    expect(result.stderr).toMatch(/CLIENT_AUTH_FAILED/);
     expect(result.stderr).toMatch(/mallory-laptop/);
     const rows = await world.db.query(
       "SELECT count(*)::int AS n FROM sync_inbox_file WHERE client = 'mallory-laptop'",

@@ -8,6 +8,7 @@ import {
 } from '@outpost/contracts';
 import { DxWriter, type DxHeader, type DxUploadTransaction } from '@outpost/dx-format';
 import { inboxKey, ObjectStore } from '@outpost/storage';
+import { generateStackSecrets } from '@outpost/test-support';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -25,7 +26,11 @@ import {
   REPO_ROOT,
 } from './support/front-services';
 
-const ADMIN_TOKEN = 'test-admin-token-0123456789';
+const {
+  adminToken: ADMIN_TOKEN,
+  sessionKey: SESSION_KEY,
+  internalToken: INTERNAL_TOKEN,
+} = generateStackSecrets();
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 async function dxFile(client: string, fileSeq: number, firstSeq = 1, count = 2): Promise<Buffer> {
@@ -122,6 +127,8 @@ describe('sync-gateway', () => {
       S3_ACCESS_KEY: s3.accessKey,
       S3_SECRET_KEY: s3.secretKey,
       S3_BUCKET_PREFIX: bucketPrefix,
+      INTERNAL_TOKEN,
+      ADMIN_TOKEN,
     };
     // Started together: their migrations race for the advisory lock, as in a real deployment.
     const [registry, inboxStore] = await Promise.all([
@@ -134,7 +141,7 @@ describe('sync-gateway', () => {
       ...env,
       GATEWAY_PORT: '0',
       ADMIN_PORT: '0',
-      ADMIN_TOKEN,
+      SESSION_KEY,
       INBOX_STORE_URL: `http://127.0.0.1:${inboxPort}`,
     });
     services.push(gateway);
@@ -178,7 +185,7 @@ describe('sync-gateway', () => {
     const res = await openSession('intruder', 'guess');
     expect(res.status).toBe(401);
     const body = (await res.json()) as { error: { code: string; message: string; correlationId: string } };
-    expect(body.error.code).toBe(ErrorCode.ClientUnknown);
+    expect(body.error.code).toBe(ErrorCode.ClientAuthFailed);
     expect(body.error.correlationId).toBe(res.headers.get('x-correlation-id'));
     expect(JSON.stringify(body)).not.toMatch(/\bat .*\.js:\d+/);
 
@@ -193,7 +200,7 @@ describe('sync-gateway', () => {
   it('tells a bad secret (401) from a deactivated client (403)', async () => {
     const { secret } = await registerAndLogin('lap-gone');
     const bad = await openSession('lap-gone', 'not-the-secret');
-    expect([bad.status, await errorCode(bad)]).toEqual([401, ErrorCode.ClientBadSecret]);
+    expect([bad.status, await errorCode(bad)]).toEqual([401, ErrorCode.ClientAuthFailed]);
     const deactivated = (await (
       await admin('POST', '/admin/clients/lap-gone/deactivate')
     ).json()) as ClientView;

@@ -39,16 +39,21 @@ export async function agentJson<T = unknown>(args: string[], env?: NodeJS.Proces
   return JSON.parse(result.stdout) as T;
 }
 
-/** Runs `sync-admin` against the stack's admin API. */
-export function admin(args: string[], stack: { adminUrl: string; adminToken: string }): Promise<CliResult> {
-  return run(ADMIN_BIN, args, { SYNC_ADMIN_URL: stack.adminUrl, SYNC_ADMIN_TOKEN: stack.adminToken });
+/** Runs `sync-admin` against the stack's admin API (`env` adds, e.g. NODE_EXTRA_CA_CERTS). */
+export function admin(
+  args: string[],
+  stack: { adminUrl: string; adminToken: string },
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliResult> {
+  return run(ADMIN_BIN, args, { SYNC_ADMIN_URL: stack.adminUrl, SYNC_ADMIN_TOKEN: stack.adminToken, ...env });
 }
 
 export async function adminJson<T = unknown>(
   args: string[],
   stack: { adminUrl: string; adminToken: string },
+  env: NodeJS.ProcessEnv = {},
 ): Promise<T> {
-  const result = await admin([...args, '--json'], stack);
+  const result = await admin([...args, '--json'], stack, env);
   if (result.code !== 0) {
     throw new Error(`sync-admin ${args.join(' ')} exited ${result.code}: ${result.stderr}${result.stdout}`);
   }

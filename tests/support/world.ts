@@ -4,7 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import * as Minio from 'minio';
 import { Pool } from 'pg';
-import { createTestDatabase, startStack, uniquePrefix, waitFor, type Stack } from '@outpost/test-support';
+import {
+  createTestDatabase,
+  startStack,
+  uniquePrefix,
+  waitFor,
+  type Stack,
+  type StartStackOptions,
+} from '@outpost/test-support';
 import { adminJson, agentJson } from './cli';
 
 /**
@@ -29,8 +36,10 @@ export interface World {
   close(): Promise<void>;
 }
 
-/** `env`: extra environment for every service (for example a smaller retry limit). */
-export async function createWorld(options: { env?: Record<string, string> } = {}): Promise<World> {
+/** `env`: extra environment for every service (for example a smaller retry limit); `gatewayTls`: HTTPS. */
+export async function createWorld(
+  options: { env?: Record<string, string>; gatewayTls?: StartStackOptions['gatewayTls'] } = {},
+): Promise<World> {
   const prefix = uniquePrefix();
   const database = await createTestDatabase(prefix);
   const stack = await startStack({
@@ -38,6 +47,7 @@ export async function createWorld(options: { env?: Record<string, string> } = {}
     queuePrefix: prefix,
     bucketPrefix: prefix,
     env: options.env,
+    gatewayTls: options.gatewayTls,
   });
   const db = new Pool({ connectionString: database.url, max: 4 });
   const s3 = s3Client();

@@ -60,7 +60,7 @@ export class FakeGateway {
       const { client, secret } = JSON.parse(body.toString()) as { client: string; secret: string };
       if (secret !== 'secret-1')
         return send(401, {
-          error: { code: 'CLIENT_BAD_SECRET', message: `bad secret for ${client}`, correlationId: 'c0' },
+          error: { code: 'CLIENT_AUTH_FAILED', message: `bad secret for ${client}`, correlationId: 'c0' },
         });
       return send(201, {
         sessionId: 's1',

@@ -1,12 +1,17 @@
 /** Stable error codes; HTTP status and RMQ mapping live in server-kit. */
 export enum ErrorCode {
   ClientUnknown = 'CLIENT_UNKNOWN',
-  ClientBadSecret = 'CLIENT_BAD_SECRET',
+  /** Unknown client or wrong secret: one answer, so a name cannot be probed. */
+  ClientAuthFailed = 'CLIENT_AUTH_FAILED',
   ClientDeactivated = 'CLIENT_DEACTIVATED',
   ClientExists = 'CLIENT_EXISTS',
   ClientNameInvalid = 'CLIENT_NAME_INVALID',
   SessionInvalid = 'SESSION_INVALID',
+  /** The session was opened before its client was deactivated or its secret rotated. */
+  SessionRevoked = 'SESSION_REVOKED',
   AdminTokenInvalid = 'ADMIN_TOKEN_INVALID',
+  /** An internal endpoint was called without the service token (INTERNAL_TOKEN). */
+  InternalTokenInvalid = 'INTERNAL_TOKEN_INVALID',
   FileSeqTaken = 'FILE_SEQ_TAKEN',
   FileNotFound = 'FILE_NOT_FOUND',
   DxInvalid = 'DX_INVALID',

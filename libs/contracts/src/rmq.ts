@@ -70,3 +70,7 @@ export interface InboxListMessage {
 }
 /** Header that carries the caller's correlation id on every RPC request. */
 export const CORRELATION_HEADER = 'x-correlation-id';
+/** RPC message header with the service token (INTERNAL_TOKEN) every RPC server requires. */
+export const INTERNAL_TOKEN_HEADER = 'x-internal-token';
+/** RPC message header with the admin token the administrators' patterns also require. */
+export const ADMIN_TOKEN_HEADER = 'x-admin-token';

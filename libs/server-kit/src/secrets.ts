@@ -81,3 +81,26 @@ export class VerifiedSecretCache {
     this.entries.set(encoded, { digest, until: this.now() + this.ttlMs });
   }
 }
+
+/**
+ * A configured token that presented values are compared with in constant time: both sides are
+ * hashed first, so neither the content nor the length of the expected token leaks through timing.
+ */
+export class TokenMatcher {
+  private readonly expected: Buffer;
+
+  constructor(token: string) {
+    this.expected = createHash('sha256').update(token).digest();
+  }
+
+  matches(given: unknown): boolean {
+    if (typeof given !== 'string' || given === '') return false;
+    return timingSafeEqual(createHash('sha256').update(given).digest(), this.expected);
+  }
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function bearerToken(header: unknown): string | null {
+  const m = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return m ? m[1] : null;
+}

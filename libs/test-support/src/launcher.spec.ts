@@ -60,6 +60,8 @@ async function config(repoRoot: string, overrides: Partial<LaunchConfig> = {}): 
     queuePrefix: 'spec-q',
     bucketPrefix: 'spec-b',
     adminToken: 'token-1',
+    sessionKey: 'session-key-1',
+    internalToken: 'internal-token-1',
     ports: { gateway, admin, inboxStore, registryHealth, applierHealth, routerHealth },
     logDir: join(repoRoot, 'logs'),
     readyTimeoutMs: 15_000,

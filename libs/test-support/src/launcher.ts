@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { registerChild } from './child-reaper';
@@ -35,6 +38,14 @@ export interface LaunchConfig {
   queuePrefix: string;
   bucketPrefix: string;
   adminToken: string;
+  /** SESSION_KEY and INTERNAL_TOKEN; `generateStackSecrets()` makes strong ones. */
+  sessionKey: string;
+  internalToken: string;
+  /**
+   * The gateway serves HTTPS with this certificate and key on both ports; health probes and the
+   * stack's URLs then use https and trust `caFile`.
+   */
+  gatewayTls?: { certFile: string; keyFile: string; caFile: string };
   ports: StackPorts;
   /** Which services to run (kept in launch order); default all. */
   services?: readonly ServerService[];
@@ -56,6 +67,8 @@ export interface Stack {
   gatewayUrl: string;
   adminUrl: string;
   adminToken: string;
+  /** The service token internal endpoints require (INTERNAL_TOKEN). */
+  internalToken: string;
   inboxStoreUrl: string;
   databaseUrl: string;
   queuePrefix: string;
@@ -116,7 +129,7 @@ export async function launchStack(config: LaunchConfig): Promise<Stack> {
   const start = async (name: ServerService) => {
     const run = spawnService(config, name, { ...commonEnv, ...serviceEnv(config, name) }, logFile(name));
     runs.set(name, run);
-    await waitHealthy(name, run, config.ports, logFile(name), readyTimeoutMs);
+    await waitHealthy(name, run, config, logFile(name), readyTimeoutMs);
   };
   const stopOne = async (name: ServerService, signal: NodeJS.Signals) => {
     const run = runs.get(name);
@@ -149,10 +162,12 @@ export async function launchStack(config: LaunchConfig): Promise<Stack> {
     throw error;
   }
 
+  const scheme = config.gatewayTls ? 'https' : 'http';
   return {
-    gatewayUrl: `http://127.0.0.1:${config.ports.gateway}`,
-    adminUrl: `http://127.0.0.1:${config.ports.admin}`,
+    gatewayUrl: `${scheme}://127.0.0.1:${config.ports.gateway}`,
+    adminUrl: `${scheme}://127.0.0.1:${config.ports.admin}`,
     adminToken: config.adminToken,
+    internalToken: config.internalToken,
     inboxStoreUrl: commonEnv.INBOX_STORE_URL,
     databaseUrl: config.databaseUrl,
     queuePrefix: config.queuePrefix,
@@ -235,7 +250,13 @@ export async function launchStack(config: LaunchConfig): Promise<Stack> {
   }
 }
 
-/** The environment every service gets: backing services, prefixes, ports and the admin token. */
+/** Strong random values for the stack's own secrets, as a deployment must have them. */
+export function generateStackSecrets(): { adminToken: string; sessionKey: string; internalToken: string } {
+  const random = () => randomBytes(32).toString('base64url');
+  return { adminToken: random(), sessionKey: random(), internalToken: random() };
+}
+
+/** The environment every service gets: backing services, prefixes, ports and the stack's secrets. */
 export function stackEnv(config: LaunchConfig): Record<string, string> {
   return {
     DATABASE_URL: config.databaseUrl,
@@ -249,8 +270,14 @@ export function stackEnv(config: LaunchConfig): Record<string, string> {
     GATEWAY_PORT: String(config.ports.gateway),
     ADMIN_PORT: String(config.ports.admin),
     ADMIN_TOKEN: config.adminToken,
+    SESSION_KEY: config.sessionKey,
+    INTERNAL_TOKEN: config.internalToken,
     INBOX_STORE_PORT: String(config.ports.inboxStore),
     INBOX_STORE_URL: `http://127.0.0.1:${config.ports.inboxStore}`,
+    ...(config.gatewayTls && {
+      TLS_CERT_FILE: config.gatewayTls.certFile,
+      TLS_KEY_FILE: config.gatewayTls.keyFile,
+    }),
     ...config.env,
   };
 }
@@ -308,11 +335,14 @@ function knownService(name: ServerService, launched: readonly ServerService[]): 
 async function waitHealthy(
   name: ServerService,
   run: Run,
-  ports: StackPorts,
+  config: LaunchConfig,
   logFile: string,
   timeoutMs: number,
 ): Promise<void> {
-  const url = `http://127.0.0.1:${healthPort(name, ports)}/healthz`;
+  const ports = config.ports;
+  const tls = name === 'sync-gateway' ? config.gatewayTls : undefined;
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${healthPort(name, ports)}/healthz`;
+  const ca = tls ? readFileSync(tls.caFile) : undefined;
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   for (;;) {
@@ -323,10 +353,9 @@ async function waitHealthy(
       );
     }
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      await response.arrayBuffer();
-      if (response.status === 200) break;
-      last = `last answer ${response.status}`;
+      const status = await probe(url, ca);
+      if (status === 200) break;
+      last = `last answer ${status}`;
     } catch (error) {
       last = `last error: ${describeFetchError(error)}`;
     }
@@ -366,7 +395,22 @@ export function tail(file: string, count: number): string {
 function describeFetchError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? error.message;
+  return cause?.code ?? cause?.message ?? (error as NodeJS.ErrnoException).code ?? error.message;
+}
+
+/** GET `url` (http, or https trusting `ca`) and resolve with the status code. */
+function probe(url: string, ca: Buffer | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const transport = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = transport(url, { method: 'GET', ca, timeout: 2_000 }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+      res.once('error', reject);
+    });
+    req.once('timeout', () => req.destroy(Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' })));
+    req.once('error', reject);
+    req.end();
+  });
 }
 
 function acceptsConnections(port: number): Promise<boolean> {

@@ -1,11 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import { queueName, queues, type QueueKey } from '@outpost/contracts';
 import { connect } from 'amqplib';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createTestDatabase, type TestDatabase } from './database';
-import { launchStack, type LaunchConfig, type ServerService, type Stack, type StackPorts } from './launcher';
+import {
+  generateStackSecrets,
+  launchStack,
+  type LaunchConfig,
+  type ServerService,
+  type Stack,
+  type StackPorts,
+} from './launcher';
 import { freePorts } from './ports';
 import { uniquePrefix } from './prefix';
 import { getServices, type TestServices } from './services';
@@ -17,8 +23,10 @@ export interface StartStackOptions {
   queuePrefix?: string;
   /** S3_BUCKET_PREFIX; default the queue prefix. */
   bucketPrefix?: string;
-  /** ADMIN_TOKEN; default a random one. */
+  /** ADMIN_TOKEN; default a random one (SESSION_KEY and INTERNAL_TOKEN are always random). */
   adminToken?: string;
+  /** The gateway serves HTTPS with this certificate (see LaunchConfig.gatewayTls). */
+  gatewayTls?: LaunchConfig['gatewayTls'];
   /** Which services to run; default all five. */
   services?: readonly ServerService[];
   /** Extra environment for every service. */
@@ -45,6 +53,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
     if (options.databaseUrl === undefined) database = await createTestDatabase('stack', backing.databaseUrl);
     const queuePrefix = options.queuePrefix ?? uniquePrefix('stack');
     const [gateway, admin, inboxStore, registryHealth, applierHealth, routerHealth] = await freePorts(6);
+    const secrets = generateStackSecrets();
     const config: LaunchConfig = {
       repoRoot: options.repoRoot ?? defaultRepoRoot(),
       databaseUrl: options.databaseUrl ?? (database as TestDatabase).url,
@@ -52,7 +61,9 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
       s3: backing.s3,
       queuePrefix,
       bucketPrefix: options.bucketPrefix ?? queuePrefix,
-      adminToken: options.adminToken ?? randomBytes(24).toString('base64url'),
+      ...secrets,
+      adminToken: options.adminToken ?? secrets.adminToken,
+      gatewayTls: options.gatewayTls,
       ports: { gateway, admin, inboxStore, registryHealth, applierHealth, routerHealth, ...options.ports },
       services: options.services,
       env: options.env,

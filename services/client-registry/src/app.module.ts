@@ -1,6 +1,6 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { createDataSource } from '@outpost/server-db';
-import { EventPublisher } from '@outpost/server-kit';
+import { EventPublisher, SERVICE_CREDENTIALS, type ServiceCredentials } from '@outpost/server-kit';
 import { DataSource } from 'typeorm';
 import { ClientsModule } from './clients/clients.module';
 import { SyncClientEntity } from './clients/sync-client.entity';
@@ -15,6 +15,13 @@ class InfraModule {
       providers: [
         { provide: REGISTRY_CONFIG, useValue: config },
         {
+          provide: SERVICE_CREDENTIALS,
+          useValue: {
+            internalToken: config.internalToken,
+            adminToken: config.adminToken,
+          } satisfies ServiceCredentials,
+        },
+        {
           provide: DataSource,
           useFactory: () =>
             createDataSource(config.databaseUrl, [SyncClientEntity], {
@@ -23,7 +30,7 @@ class InfraModule {
         },
         { provide: EventPublisher, useFactory: () => new EventPublisher(config.amqpUrl, config.queuePrefix) },
       ],
-      exports: [REGISTRY_CONFIG, DataSource, EventPublisher],
+      exports: [REGISTRY_CONFIG, SERVICE_CREDENTIALS, DataSource, EventPublisher],
     };
   }
 }

@@ -5,6 +5,8 @@ export const registryConfigSpec = {
   amqpUrl: sharedVars.amqpUrl,
   queuePrefix: sharedVars.queuePrefix,
   healthPort: healthPortVar(8091),
+  internalToken: sharedVars.internalToken,
+  adminToken: sharedVars.adminToken,
 };
 export type RegistryConfig = ConfigOf<typeof registryConfigSpec>;
 

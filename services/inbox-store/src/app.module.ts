@@ -1,6 +1,11 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { createDataSource } from '@outpost/server-db';
-import { EventPublisher, HealthModule } from '@outpost/server-kit';
+import {
+  EventPublisher,
+  HealthModule,
+  SERVICE_CREDENTIALS,
+  type ServiceCredentials,
+} from '@outpost/server-kit';
 import { ObjectStore } from '@outpost/storage';
 import { DataSource } from 'typeorm';
 import type { InboxStoreConfig } from './config';
@@ -17,6 +22,10 @@ class InfraModule {
       providers: [
         { provide: ObjectStore, useValue: store },
         {
+          provide: SERVICE_CREDENTIALS,
+          useValue: { internalToken: config.internalToken } satisfies ServiceCredentials,
+        },
+        {
           provide: DataSource,
           useFactory: () =>
             createDataSource(config.databaseUrl, [InboxFileEntity], {
@@ -25,7 +34,7 @@ class InfraModule {
         },
         { provide: EventPublisher, useFactory: () => new EventPublisher(config.amqpUrl, config.queuePrefix) },
       ],
-      exports: [ObjectStore, DataSource, EventPublisher],
+      exports: [ObjectStore, SERVICE_CREDENTIALS, DataSource, EventPublisher],
     };
   }
 }

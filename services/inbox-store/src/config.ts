@@ -5,6 +5,7 @@ export const inboxStoreConfigSpec = {
   amqpUrl: sharedVars.amqpUrl,
   queuePrefix: sharedVars.queuePrefix,
   port: sharedVars.inboxStorePort,
+  internalToken: sharedVars.internalToken,
   ...s3Vars,
 };
 export type InboxStoreConfig = ConfigOf<typeof inboxStoreConfigSpec>;

@@ -3,18 +3,23 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { migrate } from '@outpost/server-db';
 import { closeOnSignals, correlationMiddleware, HttpErrorFilter, Readiness } from '@outpost/server-kit';
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AdminModule } from './admin/admin.module';
 import { AgentModule } from './agent.module';
-import { loadGatewayConfig } from './config';
+import { loadGatewayConfig, type GatewayConfig } from './config';
 import { closeInfra, connectInfra } from './infra/infra.module';
 
 async function createHttpApp(
   module: Parameters<typeof NestFactory.create>[0],
+  config: GatewayConfig,
 ): Promise<NestExpressApplication> {
   // Upload bodies are DX files streamed onward: only JSON requests get a body parser.
-  const app = await NestFactory.create<NestExpressApplication>(module, { bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(module, {
+    bodyParser: false,
+    httpsOptions: tlsOptions(config),
+  });
   app.useBodyParser('json', {
     limit: '64kb',
     type: (req: IncomingMessage) => req.method !== 'PUT' && /json/i.test(req.headers['content-type'] ?? ''),
@@ -24,12 +29,18 @@ async function createHttpApp(
   return app;
 }
 
+/** Both ports serve HTTPS when a certificate and key are configured: agents need no TLS terminator. */
+function tlsOptions(config: GatewayConfig): { cert: Buffer; key: Buffer } | undefined {
+  if (!config.tlsCertFile || !config.tlsKeyFile) return undefined;
+  return { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) };
+}
+
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
   await migrate(config.databaseUrl);
   const infra = await connectInfra(config);
-  const agentApp = await createHttpApp(AgentModule.forRoot(infra));
-  const adminApp = await createHttpApp(AdminModule.forRoot(infra));
+  const agentApp = await createHttpApp(AgentModule.forRoot(infra), config);
+  const adminApp = await createHttpApp(AdminModule.forRoot(infra), config);
   await agentApp.listen(config.gatewayPort);
   await adminApp.listen(config.adminPort);
   agentApp.get(Readiness).ready = true;
@@ -40,7 +51,8 @@ async function main(): Promise<void> {
   });
   const portOf = (app: NestExpressApplication) => (app.getHttpServer().address() as AddressInfo).port;
   process.stdout.write(
-    `sync-gateway ready on agent port ${portOf(agentApp)}, admin port ${portOf(adminApp)}\n`,
+    `sync-gateway ready on agent port ${portOf(agentApp)}, admin port ${portOf(adminApp)}` +
+      ` (${config.tlsCertFile ? 'https' : 'http'})\n`,
   );
 }
 

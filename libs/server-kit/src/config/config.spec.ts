@@ -1,5 +1,7 @@
-import { ConfigError, int, loadConfig, optionalStr, port, str, url } from './config';
+import { ConfigError, credential, int, loadConfig, optionalStr, port, secret, str, url } from './config';
 import { sharedVars } from './shared-vars';
+
+const STRONG = 'q3N8xV1rT6kW0pZ4mB7cY2hJ5sD9fL_a';
 
 describe('loadConfig', () => {
   const spec = {
@@ -10,10 +12,10 @@ describe('loadConfig', () => {
   };
 
   it('applies the documented defaults and parses values', () => {
-    const cfg = loadConfig(spec, { ADMIN_TOKEN: 'a-long-admin-token-1234', GATEWAY_PORT: '9001' });
+    const cfg = loadConfig(spec, { ADMIN_TOKEN: STRONG, GATEWAY_PORT: '9001' });
     expect(cfg).toEqual({
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/outpost',
-      adminToken: 'a-long-admin-token-1234',
+      adminToken: STRONG,
       gatewayPort: 9001,
       sessionKey: undefined,
     });
@@ -47,5 +49,48 @@ describe('loadConfig', () => {
 
   it('treats an empty value as unset', () => {
     expect(loadConfig({ p: port('P', 8080, 'p') }, { P: '  ' })).toEqual({ p: 8080 });
+  });
+
+  it('refuses short and placeholder secrets, names every one, and never echoes them', () => {
+    const s = {
+      a: secret('A', { description: 'a' }),
+      b: secret('B', { description: 'b' }),
+      c: secret('C', { description: 'c' }),
+      d: secret('D', { description: 'd' }),
+      ok: secret('OK', { description: 'ok' }),
+      s3: credential('S3', { description: 's3' }),
+      db: url('DB', { description: 'db', protocols: ['postgres:'], checkPassword: true }),
+    };
+    let caught: ConfigError | undefined;
+    try {
+      loadConfig(s, {
+        A: 'short-but-random-Xq9',
+        B: 'CHANGE-ME-to-at-least-16-characters-long',
+        C: 'abcabcabcabcabcabcabcabcabcabcabcabc',
+        D: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaabbbbbbbbbb',
+        OK: STRONG,
+        S3: 'outpost-secret',
+        DB: 'postgres://outpost:changeme@db:5432/outpost',
+      });
+    } catch (err) {
+      caught = err as ConfigError;
+    }
+    expect(caught?.problems.map((p) => p.env)).toEqual(['A', 'B', 'C', 'D', 'S3', 'DB']);
+    const text = caught?.message ?? '';
+    expect(text).toMatch(/A: too short: 20 characters, need at least 32/);
+    expect(text).toMatch(/B: looks like a placeholder \(contains "changeme"\)/);
+    expect(text).toMatch(/C: is one pattern repeated/);
+    expect(text).toMatch(/D: uses only 2 distinct characters/);
+    expect(text).toMatch(/S3: looks like a placeholder \(contains "secret"\)/);
+    expect(text).toMatch(/DB: its password looks like a placeholder/);
+    for (const leaked of ['short-but-random-Xq9', 'CHANGE-ME-to', 'outpost-secret', 'changeme@db'])
+      expect(text).not.toContain(leaked);
+  });
+
+  it('adds the problems of cross-variable checks to the list', () => {
+    const s = { p: port('P', 1, 'p') };
+    expect(() => loadConfig(s, { P: 'x' }, () => [{ env: 'Q', problem: 'missing while P is set' }])).toThrow(
+      /P: not an integer[\s\S]*Q: missing while P is set/,
+    );
   });
 });

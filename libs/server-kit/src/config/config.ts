@@ -1,3 +1,6 @@
+import { accessSync, constants } from 'node:fs';
+import { HOW_TO_GENERATE, passwordOfUrl, placeholderReason } from './secret-strength';
+
 /**
  * Typed configuration from the environment. A service declares a spec once; `loadConfig` parses
  * every variable and throws one ConfigError naming each bad or missing variable, so a
@@ -41,7 +44,15 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig<S extends ConfigSpec>(spec: S, env: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
+/**
+ * `crossChecks` see the parsed values of the variables that parsed, for rules that span several
+ * variables (two that go together); their problems are listed with the others.
+ */
+export function loadConfig<S extends ConfigSpec>(
+  spec: S,
+  env: NodeJS.ProcessEnv = process.env,
+  crossChecks?: (parsed: Partial<ConfigOf<S>>) => ConfigProblem[],
+): ConfigOf<S> {
   const problems: ConfigProblem[] = [];
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(spec)) {
@@ -58,6 +69,7 @@ export function loadConfig<S extends ConfigSpec>(spec: S, env: NodeJS.ProcessEnv
       problems.push({ env: v.env, problem: `${(err as Error).message} (expected ${v.description})` });
     }
   }
+  if (crossChecks) problems.push(...crossChecks(out as Partial<ConfigOf<S>>));
   if (problems.length > 0) throw new ConfigError(problems);
   return out as ConfigOf<S>;
 }
@@ -85,7 +97,11 @@ export function optionalStr(env: string, description: string): VarSpec<string> &
   return { env, description, optional: true, parse: (raw) => raw };
 }
 
-export function url(env: string, opts: Opts<string> & { protocols: string[] }): VarSpec<string> {
+/** A URL; with `checkPassword`, a password in it must not be a placeholder, and it is never echoed. */
+export function url(
+  env: string,
+  opts: Opts<string> & { protocols: string[]; checkPassword?: boolean },
+): VarSpec<string> {
   return {
     env,
     description: opts.description,
@@ -95,11 +111,14 @@ export function url(env: string, opts: Opts<string> & { protocols: string[] }): 
       try {
         parsed = new URL(raw);
       } catch {
-        throw new Error(`not a URL: "${raw}"`);
+        throw new Error(opts.checkPassword ? 'not a URL' : `not a URL: "${raw}"`);
       }
       if (!opts.protocols.includes(parsed.protocol)) {
         throw new Error(`protocol "${parsed.protocol}" not one of ${opts.protocols.join(', ')}`);
       }
+      const password = opts.checkPassword ? passwordOfUrl(raw) : null;
+      const reason = password ? placeholderReason(password) : null;
+      if (reason) throw new Error(`its password ${reason}; ${HOW_TO_GENERATE}`);
       return raw;
     },
   };
@@ -138,6 +157,61 @@ export function prefix(env: string, defaultValue: string, description: string): 
     default: defaultValue,
     parse(raw) {
       if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(raw)) throw new Error(`invalid prefix "${raw}"`);
+      return raw;
+    },
+  };
+}
+
+/**
+ * A key or token: at least `minLength` characters and not a placeholder. The value is never
+ * echoed in an error, so a refused secret does not end up in a log.
+ */
+export function secret(env: string, opts: { description: string; minLength?: number }): VarSpec<string> {
+  const minLength = opts.minLength ?? MIN_SECRET_LENGTH;
+  return {
+    env,
+    description: opts.description,
+    parse(raw) {
+      const problems: string[] = [];
+      if (raw.length < minLength)
+        problems.push(`too short: ${raw.length} characters, need at least ${minLength}`);
+      const reason = placeholderReason(raw);
+      if (reason) problems.push(reason);
+      if (problems.length > 0) throw new Error(`${problems.join('; ')}; ${HOW_TO_GENERATE}`);
+      return raw;
+    },
+  };
+}
+
+/** Keys and tokens the services generate or compare: 32 characters at least. */
+export const MIN_SECRET_LENGTH = 32;
+
+/** Like `str`, for a credential of another system (S3): refused when it is a placeholder. */
+export function credential(env: string, opts: Opts<string>): VarSpec<string> {
+  return {
+    env,
+    description: opts.description,
+    default: opts.default,
+    parse(raw) {
+      const reason = placeholderReason(raw);
+      if (reason) throw new Error(`${reason}; set the real credential`);
+      return raw;
+    },
+  };
+}
+
+/** An optional path to a file that must exist and be readable. */
+export function optionalFile(env: string, description: string): VarSpec<string> & { optional: true } {
+  return {
+    env,
+    description,
+    optional: true,
+    parse(raw) {
+      try {
+        accessSync(raw, constants.R_OK);
+      } catch {
+        throw new Error(`cannot read file "${raw}"`);
+      }
       return raw;
     },
   };

@@ -1,2 +1,3 @@
 export * from './config';
 export * from './shared-vars';
+export * from './secret-strength';

@@ -5,7 +5,9 @@ import { DomainError, isErrorCode, toDomainError } from './domain-error';
 describe('httpStatusOf', () => {
   it.each([
     [ErrorCode.ClientUnknown, 401],
-    [ErrorCode.ClientBadSecret, 401],
+    [ErrorCode.ClientAuthFailed, 401],
+    [ErrorCode.SessionRevoked, 401],
+    [ErrorCode.InternalTokenInvalid, 401],
     [ErrorCode.ClientDeactivated, 403],
     [ErrorCode.FileSeqTaken, 409],
     [ErrorCode.DxInvalid, 422],

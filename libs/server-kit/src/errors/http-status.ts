@@ -4,9 +4,11 @@ import { ErrorCode } from '@outpost/contracts';
 export function httpStatusOf(code: ErrorCode): number {
   switch (code) {
     case ErrorCode.ClientUnknown:
-    case ErrorCode.ClientBadSecret:
+    case ErrorCode.ClientAuthFailed:
     case ErrorCode.SessionInvalid:
+    case ErrorCode.SessionRevoked:
     case ErrorCode.AdminTokenInvalid:
+    case ErrorCode.InternalTokenInvalid:
       return 401;
     case ErrorCode.ClientDeactivated:
       return 403;

@@ -1,5 +1,5 @@
 import { ClientProxy, RmqRecordBuilder } from '@nestjs/microservices';
-import { CORRELATION_HEADER, ErrorCode } from '@outpost/contracts';
+import { ADMIN_TOKEN_HEADER, CORRELATION_HEADER, ErrorCode, INTERNAL_TOKEN_HEADER } from '@outpost/contracts';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
 import { DomainError, isErrorCode } from '../errors/domain-error';
 
@@ -37,16 +37,33 @@ export function rpcErrorToDomainError(err: unknown, pattern: string, correlation
   );
 }
 
+export interface RpcCallOptions {
+  timeoutMs?: number;
+  /** Extra message headers, such as the credentials of `rpcCredentials()`. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * The headers that authenticate a caller to an RPC server guarded by RpcAuthGuard: the service
+ * token always, the admin token for the patterns only administrators may call.
+ */
+export function rpcCredentials(internalToken: string, adminToken?: string): Record<string, string> {
+  return adminToken
+    ? { [INTERNAL_TOKEN_HEADER]: internalToken, [ADMIN_TOKEN_HEADER]: adminToken }
+    : { [INTERNAL_TOKEN_HEADER]: internalToken };
+}
+
 /** Sends one request over a Nest RMQ ClientProxy with the correlation id in a message header. */
 export async function callRpc<T>(
   client: ClientProxy,
   pattern: string,
   data: object,
   correlationId: string,
-  timeoutMs = DEFAULT_RPC_TIMEOUT_MS,
+  options: RpcCallOptions = {},
 ): Promise<T> {
+  const { timeoutMs = DEFAULT_RPC_TIMEOUT_MS, headers = {} } = options;
   const record = new RmqRecordBuilder(data)
-    .setOptions({ headers: { [CORRELATION_HEADER]: correlationId } })
+    .setOptions({ headers: { ...headers, [CORRELATION_HEADER]: correlationId } })
     .build();
   try {
     return (await firstValueFrom(client.send<T>(pattern, record).pipe(timeout(timeoutMs)), {

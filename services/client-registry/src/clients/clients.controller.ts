@@ -1,4 +1,4 @@
-import { Controller, UseFilters } from '@nestjs/common';
+import { Controller, UseFilters, UseGuards } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   patterns,
@@ -7,12 +7,16 @@ import {
   type ClientNameMessage,
   type RecordSyncMessage,
 } from '@outpost/contracts';
-import { RpcErrorFilter } from '@outpost/server-kit';
+import { AdminOnly, RpcAuthGuard, RpcErrorFilter } from '@outpost/server-kit';
 import { ClientsService } from './clients.service';
 
-/** RPC errors leave through the one RMQ mapper (set per controller: hybrid apps do not pass global filters on). */
+/**
+ * RPC errors leave through the one RMQ mapper (set per controller: hybrid apps do not pass global
+ * filters on). Every pattern needs the service token; those that manage clients, the admin token too.
+ */
 @Controller()
 @UseFilters(RpcErrorFilter)
+@UseGuards(RpcAuthGuard)
 export class ClientsController {
   constructor(private readonly clients: ClientsService) {}
 
@@ -22,11 +26,13 @@ export class ClientsController {
   }
 
   @MessagePattern(patterns.registryAdd)
+  @AdminOnly()
   add(@Payload() msg: AddClientMessage) {
     return this.clients.add(msg.name, msg.userLogin);
   }
 
   @MessagePattern(patterns.registryList)
+  @AdminOnly()
   list() {
     return this.clients.list();
   }
@@ -37,11 +43,13 @@ export class ClientsController {
   }
 
   @MessagePattern(patterns.registryDeactivate)
+  @AdminOnly()
   deactivate(@Payload() msg: ClientNameMessage) {
     return this.clients.deactivate(msg.name);
   }
 
   @MessagePattern(patterns.registryRotateSecret)
+  @AdminOnly()
   rotateSecret(@Payload() msg: ClientNameMessage) {
     return this.clients.rotateSecret(msg.name);
   }
@@ -52,6 +60,7 @@ export class ClientsController {
   }
 
   @MessagePattern(patterns.registryReextract)
+  @AdminOnly()
   reextract(@Payload() msg: ClientNameMessage) {
     return this.clients.reextract(msg.name);
   }

@@ -62,21 +62,21 @@ export class ClientsService {
     return toClientView(await this.existing(name));
   }
 
-  /** Unknown, then bad secret, then deactivated: a deactivated status is told only to someone holding the secret. */
+  /**
+   * An unknown name and a wrong secret get the same answer, after the same slow hash (DECOY_HASH),
+   * so neither the message nor the time tells whether a name exists. Deactivation is told only to
+   * someone who holds the secret.
+   */
   async authenticate(name: unknown, secret: unknown): Promise<ClientView> {
     const row = isValidClientName(name) ? await this.repo.findByName(name) : null;
     const given = typeof secret === 'string' ? secret : '';
-    if (!row) {
-      await verifySecret(given, DECOY_HASH);
+    const verified = row
+      ? await this.secrets.verify(given, row.secretHash)
+      : await verifySecret(given, DECOY_HASH);
+    if (!row || !verified) {
       throw new DomainError(
-        ErrorCode.ClientUnknown,
-        `No client named "${String(name)}" is registered; ask an administrator to add it`,
-      );
-    }
-    if (!(await this.secrets.verify(given, row.secretHash))) {
-      throw new DomainError(
-        ErrorCode.ClientBadSecret,
-        `Wrong secret for client "${row.name}"; ask an administrator for the current one`,
+        ErrorCode.ClientAuthFailed,
+        `Unknown client "${String(name).slice(0, 64)}" or wrong secret; check the name and ask an administrator for the current secret`,
       );
     }
     if (row.status === 'deactivated') {

@@ -1,4 +1,17 @@
-import { Body, Controller, Delete, Head, HttpCode, Param, Post, Put, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Head,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
+import { InternalTokenGuard } from '@outpost/server-kit';
 import type { Request, Response } from 'express';
 import { InboxService, type PutResult } from './inbox.service';
 import {
@@ -12,8 +25,10 @@ import {
 /**
  * Internal byte path for the gateway. `x-dx-validate: pending` stages the bytes only; the caller
  * commits them with POST .../commit once it has validated them, or discards them with DELETE.
+ * Only a caller holding the service token is answered.
  */
 @Controller('internal/inbox/:client/:fileSeq')
+@UseGuards(InternalTokenGuard)
 export class InboxController {
   constructor(private readonly inbox: InboxService) {}
 

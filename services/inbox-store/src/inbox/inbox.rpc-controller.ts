@@ -1,4 +1,4 @@
-import { Controller, UseFilters } from '@nestjs/common';
+import { Controller, UseFilters, UseGuards } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   patterns,
@@ -6,13 +6,14 @@ import {
   type InboxRejectMessage,
   type InboxRetryMessage,
 } from '@outpost/contracts';
-import { RpcErrorFilter } from '@outpost/server-kit';
+import { RpcAuthGuard, RpcErrorFilter } from '@outpost/server-kit';
 import { InboxService } from './inbox.service';
 import { parseClient, parseFileSeq, parseRejectReason } from './dto/inbox-params';
 
-/** RPC errors leave through the one RMQ mapper (set per controller: hybrid apps do not pass global filters on). */
+/** RPC errors leave through the one RMQ mapper (set per controller: hybrid apps do not pass global filters on); callers need the service token. */
 @Controller()
 @UseFilters(RpcErrorFilter)
+@UseGuards(RpcAuthGuard)
 export class InboxRpcController {
   constructor(private readonly inbox: InboxService) {}
 

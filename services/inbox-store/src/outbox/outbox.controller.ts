@@ -1,6 +1,6 @@
-import { Controller, Get, Param, Req, Res } from '@nestjs/common';
+import { Controller, Get, Param, Req, Res, UseGuards } from '@nestjs/common';
 import { ErrorCode } from '@outpost/contracts';
-import { DomainError } from '@outpost/server-kit';
+import { DomainError, InternalTokenGuard } from '@outpost/server-kit';
 import { ObjectStore, outboxKey } from '@outpost/storage';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream';
@@ -9,6 +9,7 @@ import { parseByteRange } from './byte-range';
 
 /** Streams the router's outbound files to the gateway, resumable with a Range header. */
 @Controller('internal/outbox/:client/:epoch/:fileSeq')
+@UseGuards(InternalTokenGuard)
 export class OutboxController {
   constructor(private readonly store: ObjectStore) {}
 

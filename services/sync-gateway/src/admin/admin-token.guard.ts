@@ -1,26 +1,22 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { ErrorCode } from '@outpost/contracts';
-import { DomainError } from '@outpost/server-kit';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { bearerToken, DomainError, TokenMatcher } from '@outpost/server-kit';
 import type { IncomingMessage } from 'node:http';
 import type { GatewayConfig } from '../config';
 import { GATEWAY_CONFIG } from '../infra/infra.tokens';
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-/** `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time (digests make the lengths equal). */
+/** `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. */
 @Injectable()
 export class AdminTokenGuard implements CanActivate {
-  private readonly expected: Buffer;
+  private readonly expected: TokenMatcher;
 
   constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig) {
-    this.expected = digest(config.adminToken);
+    this.expected = new TokenMatcher(config.adminToken);
   }
 
   canActivate(ctx: ExecutionContext): boolean {
-    const header = ctx.switchToHttp().getRequest<IncomingMessage>().headers.authorization ?? '';
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!m || !timingSafeEqual(digest(m[1]), this.expected)) {
+    const header = ctx.switchToHttp().getRequest<IncomingMessage>().headers.authorization;
+    if (!this.expected.matches(bearerToken(header))) {
       throw new DomainError(
         ErrorCode.AdminTokenInvalid,
         'Missing or wrong admin token; send Authorization: Bearer <ADMIN_TOKEN>',

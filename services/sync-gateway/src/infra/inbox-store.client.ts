@@ -7,7 +7,7 @@ import {
   type ErrorBody,
   type InboxFileView,
 } from '@outpost/contracts';
-import { callRpc, DomainError, isErrorCode } from '@outpost/server-kit';
+import { callRpc, DomainError, isErrorCode, rpcCredentials } from '@outpost/server-kit';
 import { request, type IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { GatewayConfig } from '../config';
@@ -32,12 +32,16 @@ export interface TxnRange {
 @Injectable()
 export class InboxStoreClient {
   private readonly base: URL;
+  private readonly authorization: string;
+  private readonly rpcHeaders: Record<string, string>;
 
   constructor(
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
     @Inject(INBOX_STORE_RPC) private readonly rpc: ClientProxy,
   ) {
     this.base = new URL(config.inboxStoreUrl);
+    this.authorization = `Bearer ${config.internalToken}`;
+    this.rpcHeaders = rpcCredentials(config.internalToken);
   }
 
   /** Streams `body` into a staging object; nothing is registered until commit(). */
@@ -110,11 +114,13 @@ export class InboxStoreClient {
   }
 
   list(client: string, correlationId: string): Promise<InboxFileView[]> {
-    return callRpc(this.rpc, patterns.inboxList, { client }, correlationId);
+    return callRpc(this.rpc, patterns.inboxList, { client }, correlationId, { headers: this.rpcHeaders });
   }
 
   retry(client: string, fileSeq: number, correlationId: string): Promise<InboxFileView> {
-    return callRpc(this.rpc, patterns.inboxRetry, { client, fileSeq }, correlationId);
+    return callRpc(this.rpc, patterns.inboxRetry, { client, fileSeq }, correlationId, {
+      headers: this.rpcHeaders,
+    });
   }
 
   reject(client: string, fileSeq: number, reason: string, correlationId: string): Promise<InboxFileView> {
@@ -139,7 +145,14 @@ export class InboxStoreClient {
       let answered = false;
       const req = request(
         new URL(path, this.base),
-        { method, headers: { ...opts.headers, [CORRELATION_HEADER]: correlationId } },
+        {
+          method,
+          headers: {
+            ...opts.headers,
+            authorization: this.authorization,
+            [CORRELATION_HEADER]: correlationId,
+          },
+        },
         (res) => {
           answered = true;
           resolve(res);

@@ -27,7 +27,7 @@ export async function connectInfra(config: GatewayConfig): Promise<GatewayInfra>
   const inboxStoreRpc = rmqClient(config.amqpUrl, config.queuePrefix, 'inboxStoreRpc');
   const publisher = new EventPublisher(config.amqpUrl, config.queuePrefix);
   await Promise.all([registryRpc.connect(), inboxStoreRpc.connect(), publisher.connect()]);
-  const tokens = new SessionTokens(config.adminToken, config.sessionKey, config.sessionTtlSeconds);
+  const tokens = new SessionTokens(config.sessionKey, config.sessionTtlSeconds);
   return { config, dataSource, registryRpc, inboxStoreRpc, publisher, tokens };
 }
 

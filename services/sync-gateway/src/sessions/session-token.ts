@@ -14,16 +14,13 @@ export interface SessionClaims {
 export class SessionTokens {
   private readonly key: Buffer;
 
-  /** `sessionKey` when configured, else a key derived from the admin token (never the token itself). */
+  /** The key is SESSION_KEY's own: nothing else (the admin token in particular) can sign a session. */
   constructor(
-    adminToken: string,
-    sessionKey: string | undefined,
+    sessionKey: string,
     private readonly ttlSeconds: number,
     private readonly now: () => number = Date.now,
   ) {
-    this.key = Buffer.from(
-      hkdfSync('sha256', sessionKey ?? adminToken, 'outpost-session', 'session-token-v1', 32),
-    );
+    this.key = Buffer.from(hkdfSync('sha256', sessionKey, 'outpost-session', 'session-token-v1', 32));
   }
 
   issue(client: string): { token: string; claims: SessionClaims } {
