@@ -256,7 +256,7 @@ describe('internal trust', () => {
 
     /** The values of the example Kubernetes secrets, as someone would apply them unchanged. */
     function exampleSecrets(): Record<string, string> {
-      const text = readFileSync(join(REPO_ROOT, 'deploy', 'k8s', 'secrets.yaml'), 'utf8');
+      const text = readFileSync(join(REPO_ROOT, 'deploy', 'k8s', 'base', 'secrets.yaml'), 'utf8');
       const values: Record<string, string> = {};
       for (const m of text.matchAll(/^ {2}([A-Z0-9_]+): (.+)$/gm)) values[m[1]] = m[2].trim();
       return values;
