@@ -124,7 +124,9 @@ export class InboxStoreClient {
   }
 
   reject(client: string, fileSeq: number, reason: string, correlationId: string): Promise<InboxFileView> {
-    return callRpc(this.rpc, patterns.inboxReject, { client, fileSeq, reason }, correlationId);
+    return callRpc(this.rpc, patterns.inboxReject, { client, fileSeq, reason }, correlationId, {
+      headers: this.rpcHeaders,
+    });
   }
 
   private inboxPath(client: string, fileSeq: number): string {
