@@ -16,6 +16,7 @@ describe('applier conflict resolution', () => {
 
   beforeAll(async () => {
     await env.open();
+    await env.startRouter();
     await env.startApplier();
     await env.addClient('laptop-a', 'alice');
     await env.addClient('laptop-b', 'bob');
@@ -56,13 +57,15 @@ describe('applier conflict resolution', () => {
         [rowId],
       )
     ).rows;
-  const echoes = async (rowId: string) =>
-    (
+  const echoes = async (rowId: string) => {
+    await env.waitCaptured();
+    return (
       await env.db.query(
         `SELECT op, origin_client FROM sync_txn_log WHERE row_id = $1 AND echo ORDER BY seq`,
         [rowId],
       )
     ).rows;
+  };
 
   it('update vs update: the same column keeps the server value (server-wins), other columns merge', async () => {
     const id = await newOpportunity();

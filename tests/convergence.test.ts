@@ -9,6 +9,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { readDxFile, type DxTransaction } from '@outpost/dx-format';
+import { captureBarrier } from '@outpost/server-db';
 import { waitFor } from '@outpost/test-support';
 import { exec, query, sync } from './support/laptops';
 import { createWorld, type World } from './support/world';
@@ -81,6 +82,13 @@ describe(`convergence (seed ${SEED}, ${CLIENTS} clients, ${ROUNDS} rounds, ${OPS
 
   /** The server has applied every received file and routed every log entry. */
   async function quiet(): Promise<void> {
+    await waitFor(
+      async () =>
+        (await world.db.query(`SELECT 1 FROM sync_inbox_file WHERE status = 'received'`)).rowCount === 0,
+      { timeoutMs: 60_000, description: `every received file applied (seed ${SEED})` },
+    );
+    // Every applied change is in the log before the log's head is read.
+    expect(await captureBarrier(world.db, { timeoutMs: 30_000 })).toBe(true);
     await waitFor(
       async () => {
         const r = await world.db.query(

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import amqp from 'amqplib';
 import { writeDxFile, type DxHeader, type DxTransaction } from '@outpost/dx-format';
+import { captureBarrier } from '@outpost/server-db';
 import { waitFor } from '@outpost/test-support';
 import { admin, adminJson, agent } from './support/cli';
 import { exec, sync } from './support/laptops';
@@ -164,6 +165,7 @@ describe('upload faults', () => {
 
     const rows = await world.db.query(`SELECT id, row_version FROM account WHERE name = 'Redelivery Ltd'`);
     expect(rows.rows).toEqual([{ id: expect.any(String), row_version: '1' }]);
+    expect(await captureBarrier(world.db, { timeoutMs: 30_000 })).toBe(true);
     const logged = await world.db.query(`SELECT count(*)::int AS n FROM sync_txn_log WHERE row_id = $1`, [
       rows.rows[0].id,
     ]);

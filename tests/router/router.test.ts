@@ -161,10 +161,9 @@ describe('router', () => {
     const tx = await env.db.connect();
     try {
       await tx.query('BEGIN');
-      await tx.query(
-        `SELECT set_config('outpost.origin_client', $1, true), set_config('outpost.origin_user', $2, true)`,
-        [b.client, b.login],
-      );
+      await tx.query(`SELECT pg_logical_emit_message(true, 'outpost', $1::text)`, [
+        JSON.stringify({ kind: 'origin', client: b.client, user: b.login }),
+      ]);
       await tx.query(`UPDATE opportunity SET stage = 'won' WHERE id = $1`, [opp]);
       await tx.query('COMMIT');
     } finally {

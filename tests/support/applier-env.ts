@@ -12,6 +12,7 @@ import {
   type DxUploadTransaction,
 } from '@outpost/dx-format';
 import { pgTypeParsers } from '@outpost/schema';
+import { captureBarrier } from '@outpost/server-db';
 import {
   createTestDatabase,
   freePorts,
@@ -23,6 +24,7 @@ import { s3Client } from './world';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const APPLIER_MAIN = path.join(REPO_ROOT, 'services', 'applier', 'dist', 'main.js');
+const ROUTER_MAIN = path.join(REPO_ROOT, 'services', 'router', 'dist', 'main.js');
 
 export interface ApplierProcess {
   child: ChildProcess;
@@ -34,8 +36,9 @@ export interface ApplierProcess {
 
 /**
  * An isolated place to run the applier: its own database (migrated by the applier on start),
- * queue prefix and buckets, the applier as a child process (built code), and direct clients to
- * put files in its inbox and look at the result.
+ * queue prefix and buckets, the applier as a child process (built code), the router beside it
+ * (its change capture writes the transaction log the tests look at), and direct clients to put
+ * files in its inbox and look at the result.
  */
 export class ApplierEnv {
   readonly prefix = uniquePrefix('applier');
@@ -70,8 +73,31 @@ export class ApplierEnv {
     env: Record<string, string> = {},
     opts: { waitHealthy?: boolean } = {},
   ): Promise<ApplierProcess> {
+    return this.startService(APPLIER_MAIN, env, opts);
+  }
+
+  /** Starts a router: its change capture turns the stream into the transaction log. */
+  async startRouter(env: Record<string, string> = {}): Promise<ApplierProcess> {
+    // A queue prefix of its own: the router takes no kicks meant for the tests to count.
+    return this.startService(
+      ROUTER_MAIN,
+      { ROUTER_POLL_MS: '100', QUEUE_PREFIX: `${this.prefix}-router`, ...env },
+      {},
+    );
+  }
+
+  /** Waits until everything committed so far is in the transaction log. */
+  async waitCaptured(): Promise<void> {
+    expect(await captureBarrier(this.db, { timeoutMs: 30_000 })).toBe(true);
+  }
+
+  private async startService(
+    main: string,
+    env: Record<string, string>,
+    opts: { waitHealthy?: boolean },
+  ): Promise<ApplierProcess> {
     const [healthPort] = await freePorts(1);
-    const child = spawn(process.execPath, [APPLIER_MAIN], {
+    const child = spawn(process.execPath, [main], {
       env: {
         ...process.env,
         DATABASE_URL: this.database.url,
@@ -105,11 +131,12 @@ export class ApplierEnv {
     void exited.then(() => (gone = true));
     await waitFor(
       async () => {
-        if (gone) throw new Error(`the applier exited during start:\n${out}`);
+        if (gone)
+          throw new Error(`${path.basename(path.dirname(path.dirname(main)))} exited during start:\n${out}`);
         const res = await fetch(`http://127.0.0.1:${healthPort}/healthz`).catch(() => null);
         return res?.status === 200;
       },
-      { timeoutMs: 60_000, description: 'the applier to answer /healthz with 200' },
+      { timeoutMs: 60_000, description: `${main} to answer /healthz with 200` },
     );
     return proc;
   }

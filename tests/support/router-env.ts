@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import * as Minio from 'minio';
 import { Pool } from 'pg';
 import { DxReader, type DxHeader, type DxTransaction } from '@outpost/dx-format';
+import { CAPTURE_MESSAGE_PREFIX, type CaptureMessage } from '@outpost/schema';
+import { captureBarrier } from '@outpost/server-db';
 import { createTestDatabase, startStack, uniquePrefix, waitFor, type Stack } from '@outpost/test-support';
-
-/** The log lock key of the capture triggers: hand-written log rows take it too, so seq order stays commit order. */
-const SYNC_LOG_LOCK_KEY = '7302158940002';
 
 export interface HandLogRow {
   table?: string;
@@ -37,7 +36,7 @@ export interface RouterEnv {
   /** Waits until the router has routed the client past every log entry written so far. */
   waitRouted(name: string): Promise<void>;
   files(name: string): Promise<OutboundFile[]>;
-  /** Writes log rows by hand in one transaction, the way the applier does (confirm markers, echo rows). */
+  /** Writes confirm and echo messages in one transaction, the way the applier does; the capture logs them. */
   logRows(...rows: HandLogRow[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -85,6 +84,7 @@ export async function startRouterEnv(env: Record<string, string> = {}): Promise<
       });
     },
     waitRouted: async (name) => {
+      expect(await captureBarrier(db, { timeoutMs: 30_000 })).toBe(true);
       const target = await maxSeq();
       await waitFor(async () => ((await routeState(name))?.from_seq ?? -1) >= target, {
         timeoutMs: 60_000,
@@ -119,19 +119,20 @@ export async function startRouterEnv(env: Record<string, string> = {}): Promise<
       const client = await db.connect();
       try {
         await client.query('BEGIN');
-        await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [SYNC_LOG_LOCK_KEY]);
         for (const row of rows) {
-          await client.query(
-            `INSERT INTO sync_txn_log (table_name, row_id, op, origin_client, origin_txn_seq, echo) VALUES ($1, $2, $3, $4, $5, $6)`,
-            [
-              row.table ?? null,
-              row.rowId ?? null,
-              row.op,
-              row.originClient,
-              row.originTxnSeq ?? null,
-              row.echo ?? false,
-            ],
-          );
+          const message: CaptureMessage =
+            row.op === 'confirm'
+              ? { kind: 'confirm', client: row.originClient, upTo: row.originTxnSeq ?? 0 }
+              : {
+                  kind: 'echo',
+                  client: row.originClient,
+                  upTo: row.originTxnSeq ?? 0,
+                  rows: [{ table: row.table ?? '', id: row.rowId ?? '', op: row.op, user: '' }],
+                };
+          await client.query('SELECT pg_logical_emit_message(true, $1, $2::text)', [
+            CAPTURE_MESSAGE_PREFIX,
+            JSON.stringify(message),
+          ]);
         }
         await client.query('COMMIT');
       } finally {
@@ -146,7 +147,7 @@ export async function startRouterEnv(env: Record<string, string> = {}): Promise<
   };
 }
 
-/** Direct SQL writes to the synced tables: the capture triggers log them with no origin. */
+/** Direct SQL writes to the synced tables: the capture logs them with no origin. */
 export class SalesWriter {
   constructor(private readonly db: Pool | { query: Pool['query'] }) {}
 

@@ -6,4 +6,5 @@ export * from './sqlite';
 export * from './postgres/visibility';
 export * from './postgres/ddl';
 export * from './postgres/capture';
+export * from './postgres/replication';
 export * from './postgres/codec';

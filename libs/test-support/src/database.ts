@@ -24,10 +24,7 @@ export async function createTestDatabase(
   return {
     name,
     url: withDatabase(base, name),
-    drop: () =>
-      withClient(base, (client) =>
-        client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`),
-      ).then(() => undefined),
+    drop: () => withClient(base, (client) => dropDatabase(client, name)),
   };
 }
 
@@ -87,6 +84,32 @@ async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): P
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Drops the database and the replication slots on it first: Postgres refuses to drop a database
+ * that has a slot, and a slot left behind would keep WAL on the server for ever.
+ */
+async function dropDatabase(client: Client, name: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    await client.query(
+      `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL`,
+      [name],
+    );
+    try {
+      await client.query(
+        `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1`,
+        [name],
+      );
+      break;
+    } catch (error) {
+      // 55006: the slot's reader has not let go yet (it was just terminated).
+      if ((error as { code?: string }).code !== '55006' || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
 }
 
 function requireUrl(url: string | undefined): string {

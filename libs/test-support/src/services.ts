@@ -128,7 +128,19 @@ async function providePostgres(plan: ServicePlan, env: Env, stoppers: Stopper[])
   if (plan.postgres.source === 'env') return env.DATABASE_URL as string;
   if (plan.postgres.source === 'local') return LOCAL_DATABASE_URL;
   const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
-  const container = await new PostgreSqlContainer(POSTGRES_IMAGE).withDatabase('test').start();
+  // The router's change capture needs logical decoding; every test stack has its own slot.
+  const container = await new PostgreSqlContainer(POSTGRES_IMAGE)
+    .withDatabase('test')
+    .withCommand([
+      'postgres',
+      '-c',
+      'wal_level=logical',
+      '-c',
+      'max_replication_slots=64',
+      '-c',
+      'max_wal_senders=64',
+    ])
+    .start();
   stoppers.push(async () => void (await container.stop()));
   return container.getConnectionUri();
 }

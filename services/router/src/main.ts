@@ -6,6 +6,7 @@ import { migrate } from '@outpost/server-db';
 import { closeOnSignals, ConfigError, rmqServerOptions, startHealthServer } from '@outpost/server-kit';
 import { ObjectStore } from '@outpost/storage';
 import { AppModule } from './app.module';
+import { CaptureService } from './capture/capture.service';
 import { loadRouterConfig } from './config/router.config';
 import { RouteLoop } from './routing/route-loop';
 
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
   );
   app.enableShutdownHooks();
   await app.listen();
+  // The slot exists before the router says it is ready: every write after that is captured.
+  await app.get(CaptureService).ensureSlot();
   app.get(RouteLoop).start();
   health.setReady(true);
   closeOnSignals('router', async () => {

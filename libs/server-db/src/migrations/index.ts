@@ -7,6 +7,7 @@ import { SyncedTables1760000000500 } from './1760000000500-synced-tables';
 import { SyncConflict1760000000600 } from './1760000000600-sync-conflict';
 import { SyncRouter1760000000700 } from './1760000000700-sync-router';
 import { SyncInboxDeadEnds1760000002100 } from './1760000002100-sync-inbox-dead-ends';
+import { LogicalCapture1760000002400 } from './1760000002400-logical-capture';
 
 /**
  * Every migration of the one server database. TypeORM runs them in the order of the 13-digit
@@ -22,4 +23,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   SyncConflict1760000000600,
   SyncRouter1760000000700,
   SyncInboxDeadEnds1760000002100,
+  LogicalCapture1760000002400,
 ];

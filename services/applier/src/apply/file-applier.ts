@@ -7,7 +7,14 @@ import {
   type DxRow,
   type DxUploadTransaction,
 } from '@outpost/dx-format';
-import { CAPTURE_SETTINGS, dxKey, type Schema, type TableDef } from '@outpost/schema';
+import {
+  CAPTURE_MESSAGE_PREFIX,
+  dxKey,
+  type CaptureMessage,
+  type Schema,
+  type TableDef,
+} from '@outpost/schema';
+import { captureBarrier } from '@outpost/server-db';
 import { ApplyRejection, ApplyRejectionCode } from './apply-rejection';
 import {
   businessKey,
@@ -57,13 +64,12 @@ interface Echo {
 /**
  * Applies one upload file inside the caller's open transaction, in chunks: load the chunk's rows
  * (FOR UPDATE), resolve its transactions in memory, write each table with one delete and one
- * upsert statement. The file's confirm row goes into the log after the data and before its echo
- * rows, and the client's apply position and the file's inbox status move in the same statement.
+ * upsert statement. The transaction tells the change capture where its rows came from with
+ * transactional messages (`pg_logical_emit_message`), which the replication stream delivers in
+ * place: the origin (client, user) before the rows, then the confirm, then the echoes. The client's
+ * apply position and the file's inbox status move in the confirm's statement. No lock is shared
+ * with other files: files of different clients apply side by side.
  * Throws ApplyRejection for a file that can never apply; anything else is transient.
- *
- * The first write takes the log lock (every log writer serialises on it until commit), so every
- * read, conflict record and statement parameter of a chunk is ready before its first write: under
- * the lock a single-chunk file only runs its writes, its bookkeeping statement and the commit.
  */
 export class FileApplier {
   private readonly tables: Map<string, TableSql>;
@@ -107,8 +113,12 @@ interface Write {
 
 class FileRun {
   private readonly echoes = new Map<string, Echo>();
-  /** The origin_user setting of the transaction, once set. */
-  private originUser: string | undefined;
+  /** The user of the last origin message, once one was written. */
+  private originUser: string | null | undefined;
+  /** Writes of this run per row (the log holds only committed changes): each bumped the version once. */
+  private readonly ownWrites = new Map<string, number>();
+  /** Rows this run deleted, with their last values (for a resurrect in a later chunk). */
+  private readonly ownDeletes = new Map<string, DxRow>();
   private conflictCount = 0;
   private chunksWritten = 0;
 
@@ -124,7 +134,7 @@ class FileRun {
     const reader = DxReader.open(input);
     const header = await reader.header();
     this.checkHeader(header, position);
-    await this.db.query(`SELECT set_config($1, $2, true)`, [CAPTURE_SETTINGS.originClient, this.file.client]);
+    await this.origin(null);
     let chunk: IndexedTxn[] = [];
     let index = 0;
     let expected = position.txnSeq + 1;
@@ -184,11 +194,14 @@ class FileRun {
     const holders = await this.loadKeyHolders(outcomes);
     conflicts.push(...markDuplicateKeys(outcomes, holders, (i) => atOf.get(i) ?? new Date().toISOString()));
     const origins = await this.lastOrigins(conflicts);
-    // sync_conflict is not captured: recording conflicts before the writes keeps them off the lock.
     await this.recordConflicts(conflicts, origins);
     await this.write(this.statements(outcomes));
     for (const o of outcomes) {
-      if (o.echo) this.echoes.set(rowKey(o.table.name, o.id), { table: o.table, id: o.id, user: o.user });
+      const key = rowKey(o.table.name, o.id);
+      if (o.echo) this.echoes.set(key, { table: o.table, id: o.id, user: o.user });
+      if (o.before && !o.after) this.ownDeletes.set(key, o.before.values);
+      else if (o.after && (!o.before || changed(o.table, o.before, o.after)))
+        this.ownWrites.set(key, (this.ownWrites.get(key) ?? 0) + 1);
     }
     this.conflictCount += conflicts.length;
     this.chunksWritten += 1;
@@ -237,10 +250,17 @@ class FileRun {
     }
     const out = new Map<string, DxRow>();
     for (const [sql, ids] of byTable) {
+      for (const id of ids) {
+        const mine = this.ownDeletes.get(rowKey(sql.table.name, id));
+        if (mine) out.set(rowKey(sql.table.name, id), mine);
+      }
+    }
+    if (byTable.size > 0) await this.captured();
+    for (const [sql, ids] of byTable) {
       const res = await this.db.query(sql.lastDeleted([...ids]));
       for (const r of res.rows as Record<string, unknown>[]) {
         const { id, row } = sql.decode(r);
-        out.set(rowKey(sql.table.name, id), row.values);
+        if (!out.has(rowKey(sql.table.name, id))) out.set(rowKey(sql.table.name, id), row.values);
       }
     }
     return out;
@@ -261,6 +281,12 @@ class FileRun {
     }
     const out = new Map<string, Array<string | null>>();
     if (need.size === 0) return out;
+    // This run's own writes are newest and not in the log yet (it holds committed changes only).
+    for (const key of need.keys()) {
+      const mine = this.ownWrites.get(key) ?? 0;
+      if (mine > 0) out.set(key, Array<string | null>(mine).fill(this.file.client));
+    }
+    await this.captured();
     const list = [...need.values()];
     const res = await this.db.query(
       `SELECT r.t AS table_name, r.id::text AS row_id, l.origin_client
@@ -313,6 +339,7 @@ class FileRun {
     const out = new Map<string, string | null>();
     const rows = conflicts.filter((c) => c.kind !== 'duplicate-key');
     if (rows.length === 0) return out;
+    await this.captured();
     const res = await this.db.query(
       `SELECT DISTINCT ON (table_name, row_id) table_name, row_id::text AS row_id, origin_client
          FROM sync_txn_log
@@ -323,6 +350,8 @@ class FileRun {
     for (const r of res.rows as Array<{ table_name: string; row_id: string; origin_client: string | null }>) {
       out.set(rowKey(r.table_name, r.row_id), r.origin_client);
     }
+    for (const c of rows)
+      if (this.ownWrites.has(rowKey(c.table, c.rowId))) out.set(rowKey(c.table, c.rowId), this.file.client);
     return out;
   }
 
@@ -348,13 +377,33 @@ class FileRun {
 
   private async write(writes: Write[]): Promise<void> {
     for (const { user, query } of writes) {
-      // The log's origin_user: one setting per run of writes by the same user, not one per statement.
-      if (user !== this.originUser) {
-        await this.db.query(`SELECT set_config($1, $2, true)`, [CAPTURE_SETTINGS.originUser, user]);
-        this.originUser = user;
-      }
+      // The log's origin_user: one message per run of writes by the same user, not one per statement.
+      if (user !== this.originUser) await this.origin(user);
       await this.db.query(query);
     }
+  }
+
+  /** Tells the capture that the rows written next come from this client (and user). */
+  private async origin(user: string | null): Promise<void> {
+    await this.emit({ kind: 'origin', client: this.file.client, user });
+    this.originUser = user;
+  }
+
+  private async emit(message: CaptureMessage): Promise<void> {
+    await this.db.query('SELECT pg_logical_emit_message(true, $1, $2::text)', [
+      CAPTURE_MESSAGE_PREFIX,
+      JSON.stringify(message),
+    ]);
+  }
+
+  /**
+   * Makes the log complete up to now before it is read for conflict details: the rows in question
+   * are locked, so every change to them is committed and only needs to reach the log. When the
+   * capture does not answer in time the details are read as they are (a delete then counts as
+   * conflicting, a server origin stays unknown): never wrong data, at worst a conservative record.
+   */
+  private async captured(): Promise<void> {
+    await captureBarrier(this.db, { timeoutMs: CAPTURE_WAIT_MS });
   }
 
   private async recordConflicts(
@@ -388,31 +437,29 @@ class FileRun {
   }
 
   /**
-   * The file's bookkeeping in one round trip, since it runs under the log lock: the confirm row
-   * (`lastSeq` null for a file without transactions: nothing to confirm), the client's apply
-   * position and the file's inbox status.
+   * The file's bookkeeping in one round trip: the confirm message (`lastSeq` null for a file
+   * without transactions: nothing to confirm), the client's apply position and the file's status.
    */
   private async finish(position: ApplyPosition, lastSeq: number | null): Promise<void> {
-    const params = [this.file.client, this.file.fileSeq, lastSeq ?? position.txnSeq];
+    const params: unknown[] = [this.file.client, this.file.fileSeq, lastSeq ?? position.txnSeq];
     const bookkeeping = `
       UPDATE sync_apply_position SET file_seq = $2, txn_seq = $3, updated_at = now() WHERE client = $1`;
-    const markApplied = `
-      UPDATE sync_inbox_file SET status = 'applied', applied_at = now(), reason = NULL
-       WHERE client = $1 AND file_seq = $2`;
-    // The lock is taken in FROM, before the confirm row draws its seq (a file may write no rows).
-    const confirm = `
-      INSERT INTO sync_txn_log (op, origin_client, origin_txn_seq)
-      SELECT 'confirm', $1, $3 FROM sync_log_lock()`;
+    let from = '';
+    if (lastSeq !== null) {
+      const confirm: CaptureMessage = { kind: 'confirm', client: this.file.client, upTo: lastSeq };
+      params.push(CAPTURE_MESSAGE_PREFIX, JSON.stringify(confirm));
+      from = 'FROM (SELECT pg_logical_emit_message(true, $4, $5::text)) AS confirm';
+    }
     await this.db.query(
-      lastSeq === null
-        ? `WITH position AS (${bookkeeping}) ${markApplied}`
-        : `WITH confirm AS (${confirm}), position AS (${bookkeeping}) ${markApplied}`,
+      `WITH position AS (${bookkeeping})
+       UPDATE sync_inbox_file SET status = 'applied', applied_at = now(), reason = NULL ${from}
+        WHERE client = $1 AND file_seq = $2`,
       params,
     );
   }
 
   /**
-   * The echo rows after the confirm row: the router sends the confirm before the echoes, so the
+   * The echo rows after the confirm: the router sends the confirm before the echoes, so the
    * agent drops its confirmed log entries before it takes the server's resolution of them.
    */
   private async writeEchoes(lastSeq: number): Promise<void> {
@@ -428,20 +475,22 @@ class FileRun {
       );
       for (const r of res.rows as Array<{ id: string }>) present.add(rowKey(name, r.id));
     }
-    await this.db.query(
-      `INSERT INTO sync_txn_log (table_name, row_id, op, origin_client, origin_user, origin_txn_seq, echo)
-       SELECT t, r, o, $4, u, $6, true FROM unnest($1::text[], $2::uuid[], $3::text[], $5::text[]) AS x(t, r, o, u)`,
-      [
-        echoes.map((e) => e.table.name),
-        echoes.map((e) => e.id),
-        echoes.map((e) => (present.has(rowKey(e.table.name, e.id)) ? 'update' : 'delete')),
-        this.file.client,
-        echoes.map((e) => e.user),
-        lastSeq,
-      ],
-    );
+    await this.emit({
+      kind: 'echo',
+      client: this.file.client,
+      upTo: lastSeq,
+      rows: echoes.map((e) => ({
+        table: e.table.name,
+        id: e.id,
+        op: present.has(rowKey(e.table.name, e.id)) ? 'update' : 'delete',
+        user: e.user,
+      })),
+    });
   }
 }
+
+/** How long a conflict lookup waits for the capture to log what committed before it. */
+const CAPTURE_WAIT_MS = 5_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -1,4 +1,12 @@
-import { healthPortVar, int, loadConfig, s3Vars, sharedVars, type ConfigOf } from '@outpost/server-kit';
+import {
+  healthPortVar,
+  int,
+  loadConfig,
+  optionalStr,
+  s3Vars,
+  sharedVars,
+  type ConfigOf,
+} from '@outpost/server-kit';
 
 export const routerConfigSpec = {
   databaseUrl: sharedVars.databaseUrl,
@@ -36,6 +44,17 @@ export const routerConfigSpec = {
     default: 60_000,
     min: 100,
     max: 3_600_000,
+  }),
+  captureSlot: optionalStr(
+    'CAPTURE_SLOT',
+    'replication slot the capture reads (default outpost_capture_<database name>; one per database)',
+  ),
+  captureBatchRows: int('CAPTURE_BATCH_ROWS', {
+    description:
+      'log rows the capture writes per transaction at most (a larger transaction is written in parts)',
+    default: 5_000,
+    min: 1,
+    max: 100_000,
   }),
 } as const;
 

@@ -1,4 +1,7 @@
+import { Inject, Injectable } from '@nestjs/common';
 import { Pool, type PoolClient, types } from 'pg';
+import type { RouterConfig } from '../config/router.config';
+import { ROUTER_CONFIG } from '../router.tokens';
 
 // Log seqs and row versions are bigint; they stay far below 2^53, so plain numbers are safe and cheap.
 const INT8_OID = 20;
@@ -9,11 +12,16 @@ export interface Queryable {
 }
 
 /** The router's Postgres pool; transactions and cursors need a dedicated connection, which `pg` gives directly. */
+@Injectable()
 export class RouterDatabase implements Queryable {
   readonly pool: Pool;
 
-  constructor(url: string) {
-    this.pool = new Pool({ connectionString: url, max: 4, application_name: 'outpost-router' });
+  constructor(@Inject(ROUTER_CONFIG) config: RouterConfig) {
+    this.pool = new Pool({
+      connectionString: config.databaseUrl,
+      max: 4,
+      application_name: 'outpost-router',
+    });
     this.pool.on('error', () => undefined);
   }
 

@@ -1,7 +1,10 @@
+import { Inject, Injectable } from '@nestjs/common';
 import type { DxTransaction } from '@outpost/dx-format';
 import type { Schema, VisibilityPlan } from '@outpost/schema';
-import { Tx, type RouterDatabase } from '../database/router-database';
-import type { OutboxWriter } from '../outbox/outbox-writer';
+import type { RouterConfig } from '../config/router.config';
+import { RouterDatabase, Tx } from '../database/router-database';
+import { OutboxWriter } from '../outbox/outbox-writer';
+import { ROUTER_CONFIG, SYNC_SCHEMA, VISIBILITY } from '../router.tokens';
 import { rowJsonSql } from '../routing/row-json';
 import {
   insertFiles,
@@ -31,18 +34,21 @@ interface Snapshot {
  * rebuilt from the same snapshot (imported into the write transaction), so they are exactly the
  * extracted rows, and routing resumes after the snapshot's last log seq: nothing missed, nothing twice.
  */
+@Injectable()
 export class ExtractService {
   private readonly countSql = new Map<string, string>();
   private readonly rowsSql = new Map<string, string>();
   private readonly holdSql = new Map<string, string>();
+  private readonly pageSize: number;
 
   constructor(
     private readonly db: RouterDatabase,
-    private readonly schema: Schema,
-    visibility: VisibilityPlan,
+    @Inject(SYNC_SCHEMA) private readonly schema: Schema,
+    @Inject(VISIBILITY) visibility: VisibilityPlan,
     private readonly outbox: OutboxWriter,
-    private readonly pageSize: number,
+    @Inject(ROUTER_CONFIG) config: RouterConfig,
   ) {
+    this.pageSize = config.extractPageSize;
     for (const table of schema.tables) {
       const ids = visibility.inverseIdsSql(table.name);
       this.countSql.set(table.name, `SELECT count(*)::int AS n FROM (${ids}) v`);
@@ -52,7 +58,8 @@ export class ExtractService {
       );
       this.holdSql.set(
         table.name,
-        `INSERT INTO sync_route_holding (client, table_name, row_id) SELECT $2::text, '${table.name}', v.id FROM (${ids}) v`,
+        `INSERT INTO sync_route_holding (client, table_name, row_id, version)
+         SELECT $2::text, '${table.name}', t.id, t.row_version FROM "${table.name}" t WHERE t.id IN (${ids})`,
       );
     }
   }

@@ -1,5 +1,6 @@
 import { DX_FORMAT, DX_VERSION, DxWriter, type DxFileKind, type DxTransaction } from '@outpost/dx-format';
-import { outboxKey, type ObjectStore } from '@outpost/storage';
+import { Injectable } from '@nestjs/common';
+import { outboxKey, ObjectStore } from '@outpost/storage';
 
 export interface OutboxFileSpec {
   client: string;
@@ -22,6 +23,7 @@ export interface WrittenFile {
  * sync_outbound_file row exists, so an object without a row is invisible to the client and is
  * simply overwritten when the same file seq is written again.
  */
+@Injectable()
 export class OutboxWriter {
   constructor(private readonly store: ObjectStore) {}
 

@@ -114,22 +114,17 @@ export class RouteBatch {
       const cause = causes.get(id) as Cause;
       const changed = this.changed.get(key(table, id));
       const current = rows.get(id);
+      const held = holders.get(id);
       const state: RowState = {
         exists: current !== undefined,
         recipients: recipients.get(id) ?? NONE,
-        holders: holders.get(id) ?? NONE,
+        holders: held ? new Set(held.keys()) : NONE,
+        heldVersions: held,
+        version: current?.version,
         changes: changed?.changes ?? [],
       };
       for (const target of this.targets) {
-        this.apply(
-          target,
-          table,
-          id,
-          decideRow(state, target.name, target.fromSeq),
-          current,
-          cause,
-          state.holders.has(target.name),
-        );
+        this.apply(target, table, id, decideRow(state, target.name, target.fromSeq), current, cause);
       }
       const moved = visibilityChanged(state, this.clientNames);
       if (moved) lostOrGained.push(id);
@@ -189,7 +184,6 @@ export class RouteBatch {
     action: ReturnType<typeof decideRow>,
     current: CurrentRow | undefined,
     cause: Cause,
-    held: boolean,
   ): void {
     if (action === null) return;
     const plan = this.planOf(target);
@@ -198,11 +192,12 @@ export class RouteBatch {
       case 'upsert': {
         const row = current as CurrentRow;
         plan.ops.push({ op: 'upsert', table, id, version: row.version, row: row.row, cause });
-        if (!held) plan.hold.push(ref);
+        plan.hold.push({ ...ref, version: row.version });
         return;
       }
       case 'hold':
-        plan.hold.push(ref);
+        // The client made the change itself; which version it now has is known only once it is sent one.
+        plan.hold.push({ ...ref, version: null });
         return;
       case 'delete':
       case 'evict':

@@ -40,6 +40,20 @@ describe('decideRow', () => {
     expect(decideRow(state, 'B', 4)).toBe('upsert');
   });
 
+  it('does not send a holder the version it was already sent, unless an echo asks for it', () => {
+    const held = {
+      recipients: new Set(['B']),
+      holders: new Set(['B']),
+      version: 3,
+      changes: [change(5, null)],
+    };
+    expect(decideRow(row({ ...held, heldVersions: new Map([['B', 3]]) }), 'B', 0)).toBeNull();
+    expect(decideRow(row({ ...held, heldVersions: new Map([['B', 2]]) }), 'B', 0)).toBe('upsert');
+    expect(decideRow(row({ ...held, heldVersions: new Map([['B', null]]) }), 'B', 0)).toBe('upsert');
+    const echoed = { ...held, changes: [change(5, 'B'), change(6, 'B', true)] };
+    expect(decideRow(row({ ...echoed, heldVersions: new Map([['B', 3]]) }), 'B', 0)).toBe('upsert');
+  });
+
   it('evicts a row that left the client, and leaves untouched rows alone', () => {
     expect(decideRow(row({ holders: new Set(['B']) }), 'B', 0)).toBe('evict');
     expect(decideRow(row({ recipients: new Set(['B']), holders: new Set(['B']) }), 'B', 0)).toBeNull();

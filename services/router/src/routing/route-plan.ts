@@ -14,6 +14,10 @@ export interface RowState {
   recipients: ReadonlySet<string>;
   /** Clients that hold the row (sync_route_holding). */
   holders: ReadonlySet<string>;
+  /** The row version each holder was last sent (absent or null: unknown). */
+  heldVersions?: ReadonlyMap<string, number | null>;
+  /** The row's current version (when it exists). */
+  version?: number;
   /** Changes of the row in this batch; empty for a row affected only through another row. */
   changes: readonly RowChange[];
 }
@@ -44,6 +48,17 @@ function changedSince(changes: readonly RowChange[], fromSeq: number): boolean {
 }
 
 /**
+ * The client was already sent this very version (by its extract or an earlier batch whose
+ * snapshot saw a change the log had not reached yet), and no echo asks for it again: sending it
+ * twice would change nothing. Row versions move on every update, so an equal version is an equal row.
+ */
+function alreadySent(row: RowState, client: string, fromSeq: number): boolean {
+  const held = row.heldVersions?.get(client);
+  if (held === undefined || held === null || held !== row.version) return false;
+  return !row.changes.some((c) => c.seq > fromSeq && c.echo && c.originClient === client);
+}
+
+/**
  * The download semantics for one row and one client: the current row to whoever newly sees it or
  * holds it and did not make the change itself (echoes excepted), evict when it left the client's
  * visibility, delete to holders when it is gone. Changes at or below the client's `fromSeq` are
@@ -61,7 +76,9 @@ export function decideRow(row: RowState, client: string, fromSeq: number): RowAc
   if (!visible && !held && echoedTo(row.changes, client, fromSeq)) return 'evict';
   if (visible && !held) return ownChangesOnly(row.changes, client, fromSeq) ? 'hold' : 'upsert';
   if (visible)
-    return changedSince(row.changes, fromSeq) && !ownChangesOnly(row.changes, client, fromSeq)
+    return changedSince(row.changes, fromSeq) &&
+      !ownChangesOnly(row.changes, client, fromSeq) &&
+      !alreadySent(row, client, fromSeq)
       ? 'upsert'
       : null;
   return held ? 'evict' : null;

@@ -1,6 +1,8 @@
+import { Inject, Injectable } from '@nestjs/common';
 import type { DxRow } from '@outpost/dx-format';
 import type { Schema, VisibilityPlan } from '@outpost/schema';
-import type { Queryable, RouterDatabase, Tx } from '../database/router-database';
+import { RouterDatabase, type Queryable, type Tx } from '../database/router-database';
+import { SYNC_SCHEMA, VISIBILITY } from '../router.tokens';
 import { rowJsonSql } from './row-json';
 
 export interface LogEntry {
@@ -55,6 +57,8 @@ export interface OutboundFileRecord {
 export interface HoldingRef {
   table: string;
   id: string;
+  /** The row version sent to the client; null when unknown. */
+  version?: number | null;
 }
 
 /**
@@ -67,13 +71,14 @@ export function readSnapshot<T>(db: RouterDatabase, work: (q: Queryable) => Prom
 }
 
 /** Every query of the routing loop; the batch ones take arrays (`= ANY($1)`), never one row at a time. */
+@Injectable()
 export class RouteRepository {
   private readonly rowSql = new Map<string, string>();
 
   constructor(
     private readonly db: RouterDatabase,
-    schema: Schema,
-    private readonly visibility: VisibilityPlan,
+    @Inject(SYNC_SCHEMA) schema: Schema,
+    @Inject(VISIBILITY) private readonly visibility: VisibilityPlan,
   ) {
     for (const table of schema.tables) {
       this.rowSql.set(
@@ -176,22 +181,25 @@ export class RouteRepository {
     );
   }
 
+  /** Per row: the clients that hold it, each with the version it was last sent (null: unknown). */
   async holders(
     q: Queryable,
     table: string,
     ids: string[],
     clients: string[],
-  ): Promise<Map<string, Set<string>>> {
-    const rows = await q.query<{ row_id: string; client: string }>(
-      `SELECT row_id::text AS row_id, client FROM sync_route_holding
+  ): Promise<Map<string, Map<string, number | null>>> {
+    const rows = await q.query<{ row_id: string; client: string; version: number | null }>(
+      `SELECT row_id::text AS row_id, client, version FROM sync_route_holding
         WHERE table_name = $1 AND row_id = ANY($2::uuid[]) AND client = ANY($3::text[])`,
       [table, ids, clients],
     );
-    return groupBy(
-      rows,
-      (r) => r.row_id,
-      (r) => r.client,
-    );
+    const out = new Map<string, Map<string, number | null>>();
+    for (const r of rows) {
+      let held = out.get(r.row_id);
+      if (!held) out.set(r.row_id, (held = new Map()));
+      held.set(r.client, r.version);
+    }
+    return out;
   }
 
   /** `(id, parent)` of the rows of `child` whose `fk` is one of `parentIds`. */
@@ -304,10 +312,11 @@ async function changeHoldings(
   }
   if (hold.length > 0) {
     await tx.query(
-      `INSERT INTO sync_route_holding (client, table_name, row_id)
-       SELECT $1, r.table_name, r.row_id FROM unnest($2::text[], $3::uuid[]) AS r(table_name, row_id)
-       ON CONFLICT DO NOTHING`,
-      [client, hold.map((r) => r.table), hold.map((r) => r.id)],
+      `INSERT INTO sync_route_holding (client, table_name, row_id, version)
+       SELECT $1, r.table_name, r.row_id, r.version
+         FROM unnest($2::text[], $3::uuid[], $4::bigint[]) AS r(table_name, row_id, version)
+       ON CONFLICT (client, table_name, row_id) DO UPDATE SET version = EXCLUDED.version`,
+      [client, hold.map((r) => r.table), hold.map((r) => r.id), hold.map((r) => r.version ?? null)],
     );
   }
 }

@@ -1,17 +1,13 @@
-import { Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { VisibilityPlan } from '@outpost/schema';
+import type { RouterConfig } from '../config/router.config';
+import { RouterDatabase } from '../database/router-database';
 import { ExtractService } from '../extract/extract.service';
-import type { OutboxWriter } from '../outbox/outbox-writer';
+import { OutboxWriter } from '../outbox/outbox-writer';
+import { ROUTER_CONFIG, VISIBILITY } from '../router.tokens';
 import { deliverPlan } from './delivery';
 import { RouteBatch, type RouteTarget } from './route-batch';
-import type { RouterDatabase } from '../database/router-database';
-import { readSnapshot, type LogEntry, type RouteClient, type RouteRepository } from './route.repository';
-
-export interface RouterOptions {
-  batchSize: number;
-  maxFileTxns: number;
-  retryMaxMs: number;
-}
+import { readSnapshot, RouteRepository, type LogEntry, type RouteClient } from './route.repository';
 
 const RETRY_BASE_MS = 1_000;
 
@@ -31,6 +27,7 @@ function message(err: unknown): string {
  * million-row snapshot never holds up routing for the others; the extracted client then catches up
  * from its snapshot's log position like any client left behind.
  */
+@Injectable()
 export class RouterService {
   private readonly logger = new Logger('Router');
   /** Extracts of clients without route state cannot record failures in the database; kept here. */
@@ -40,10 +37,10 @@ export class RouterService {
   constructor(
     private readonly db: RouterDatabase,
     private readonly repo: RouteRepository,
-    private readonly visibility: VisibilityPlan,
+    @Inject(VISIBILITY) private readonly visibility: VisibilityPlan,
     private readonly extracts: ExtractService,
     private readonly outbox: OutboxWriter,
-    private readonly options: RouterOptions,
+    @Inject(ROUTER_CONFIG) private readonly options: RouterConfig,
   ) {}
 
   /** Returns true when more work is waiting (a full batch was read), so the caller runs again at once. */

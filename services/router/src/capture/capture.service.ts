@@ -1,0 +1,343 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
+import { CAPTURE_PROBE_PREFIX, CAPTURE_PUBLICATION, defaultCaptureSlot } from '@outpost/schema';
+import type { RouterConfig } from '../config/router.config';
+import { ROUTER_CONFIG } from '../router.tokens';
+import { CaptureRepository } from './capture.repository';
+import { ChangeDecoder, type CapturedRow, type TxnContext } from './change-decoder';
+import { lsnText, lsnValue } from './lsn';
+
+type Item = { kind: 'data'; msg: Pgoutput.Message } | { kind: 'heartbeat'; lsn: string };
+
+interface OpenTxn {
+  ctx: TxnContext;
+  finalLsn: string;
+  /** Committed before the stored position: already in the log. */
+  skip: boolean;
+  /** Rows of this transaction a partial write already logged, still to be passed over. */
+  skipRows: number;
+  /** Rows of this transaction in the log so far (partial writes). */
+  written: number;
+  rows: CapturedRow[];
+}
+
+/** Decoded messages held while a batch is written; the socket is paused above this. */
+const QUEUE_HIGH = 500;
+const QUEUE_LOW = 50;
+const RETRY_BASE_MS = 500;
+const RETRY_MAX_MS = 30_000;
+
+/**
+ * The one consumer of the capture slot (it runs only in the router that holds the leader lock).
+ * It writes sync_txn_log rows itself, in stream order (= commit order), batched, in one
+ * transaction with the position they reach; the slot is acknowledged only after that commit. On a
+ * restart it skips transactions the position covers, so nothing is lost and nothing is logged
+ * twice. As the only writer of the log, it makes seq order commit order without any lock.
+ */
+@Injectable()
+export class CaptureService {
+  private readonly logger = new Logger('Capture');
+  readonly slotName: string;
+  private stream: LogicalReplicationService | null = null;
+  private queue: Item[] = [];
+  private draining: Promise<void> | null = null;
+  private paused = false;
+  private failures = 0;
+  private retryAt = 0;
+  private position = 0n;
+  private partialInLog = false;
+  private txn: OpenTxn | null = null;
+  private pending: CapturedRow[] = [];
+  private pendingLsn: string | null = null;
+  private readonly listeners: Array<() => void> = [];
+
+  constructor(
+    private readonly repo: CaptureRepository,
+    private readonly decoder: ChangeDecoder,
+    @Inject(ROUTER_CONFIG) private readonly config: RouterConfig,
+  ) {
+    const database = decodeURIComponent(new URL(config.databaseUrl).pathname.replace(/^\//, ''));
+    this.slotName = config.captureSlot ?? defaultCaptureSlot(database);
+  }
+
+  get running(): boolean {
+    return this.stream !== null;
+  }
+
+  /** Called after every batch that added log rows (the router routes at once). */
+  onCaptured(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Makes sure the slot exists and the position belongs to it. Any replica runs it at start, so
+   * writes made after the service reports ready are in the stream. A slot that is missing while a
+   * position is stored, lost (WAL removed past `max_slot_wal_keep_size`) or created over an
+   * existing log has missed changes: it is recreated and every client is re-extracted (agents keep
+   * their unsent changes across a re-extract).
+   */
+  async ensureSlot(): Promise<void> {
+    const [slot, pos] = [await this.repo.slot(this.slotName), await this.repo.position()];
+    if (slot && slot.walStatus !== 'lost' && pos?.slotName === this.slotName) return;
+    let recreated = false;
+    if (slot?.walStatus === 'lost') {
+      this.logger.warn(`replication slot ${this.slotName} was invalidated (WAL removed): recreating it`);
+      await this.repo.dropSlot(this.slotName);
+    }
+    if (!slot || slot.walStatus === 'lost') recreated = await this.repo.createSlot(this.slotName);
+    const missed = pos !== null ? recreated || pos.slotName !== this.slotName : await this.repo.hasHistory();
+    const clients = await this.repo.resetPosition(this.slotName, {
+      replace: pos !== null,
+      reextract: missed,
+    });
+    if (missed) {
+      this.logger.warn(
+        `capture slot ${this.slotName} starts without the changes before it: re-extracting ${clients} client(s)`,
+      );
+    }
+  }
+
+  /** Starts reading the stream unless it runs or waits for a retry after a failure. */
+  async ensureRunning(): Promise<void> {
+    if (this.stream || Date.now() < this.retryAt) return;
+    try {
+      await this.start();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  async stop(): Promise<void> {
+    const stream = this.stream;
+    this.stream = null;
+    await stream?.destroy().catch(() => undefined);
+    await this.draining;
+    this.queue = [];
+    this.txn = null;
+    this.pending = [];
+    this.pendingLsn = null;
+    this.paused = false;
+  }
+
+  private async start(): Promise<void> {
+    await this.ensureSlot();
+    const pos = await this.repo.position();
+    if (!pos) throw new Error(`no capture position for slot ${this.slotName}`);
+    this.position = lsnValue(pos.lsn);
+    this.partialInLog = pos.partialLsn !== null;
+    const partial = pos.partialLsn === null ? null : { lsn: pos.partialLsn, rows: pos.partialRows };
+    const stream = new LogicalReplicationService(
+      { connectionString: this.config.databaseUrl, application_name: 'outpost-capture' },
+      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
+    );
+    const plugin = new PgoutputPlugin({
+      protoVersion: 1,
+      publicationNames: [CAPTURE_PUBLICATION],
+      messages: true,
+    });
+    keepText(plugin);
+    stream.on('data', (_lsn: string, msg: Pgoutput.Message) => this.enqueue({ kind: 'data', msg }));
+    stream.on('heartbeat', (lsn: string) => this.enqueue({ kind: 'heartbeat', lsn }));
+    stream.on('error', (err: Error) => {
+      if (this.stream === stream) this.fail(err);
+    });
+    this.stream = stream;
+    this.partial = partial;
+    stream.subscribe(plugin, this.slotName, pos.lsn).then(
+      () => {
+        if (this.stream === stream) this.fail(new Error('the replication stream ended'));
+      },
+      (err: unknown) => {
+        if (this.stream === stream) this.fail(err);
+      },
+    );
+    this.failures = 0;
+    this.logger.log(`capturing from slot ${this.slotName} after ${pos.lsn}`);
+  }
+
+  /** A transaction logged in part before a restart: its first rows are passed over once. */
+  private partial: { lsn: string; rows: number } | null = null;
+
+  private fail(err: unknown): void {
+    this.failures += 1;
+    const wait = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(this.failures - 1, 10));
+    this.retryAt = Date.now() + wait;
+    this.logger.error(
+      `capture stopped (attempt ${this.failures}), restarting in ${wait} ms: ${err instanceof Error ? err.message : String(err)}`,
+    );
+    void this.stop();
+  }
+
+  private enqueue(item: Item): void {
+    if (!this.stream) return;
+    this.queue.push(item);
+    if (this.queue.length >= QUEUE_HIGH && !this.paused) this.socket('pause');
+    this.kickDrain();
+  }
+
+  /** One drain at a time; an item queued while a drain was finishing starts the next one. */
+  private kickDrain(): void {
+    if (this.draining) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      if (this.stream && this.queue.length > 0) this.kickDrain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    const stream = this.stream;
+    while (this.queue.length > 0 && this.stream === stream) {
+      const item = this.queue.shift() as Item;
+      if (this.paused && this.queue.length <= QUEUE_LOW) this.socket('resume');
+      try {
+        if (item.kind === 'heartbeat') this.heartbeat(item.lsn);
+        else await this.handle(item.msg);
+        // Nothing more has arrived: what is held goes in now. Under load the queue fills up while
+        // a batch is written, so batches grow by themselves.
+        if (this.queue.length === 0 && this.txn === null && this.pendingLsn !== null) await this.flush();
+      } catch (err) {
+        if (this.stream === stream) this.fail(err);
+        return;
+      }
+    }
+  }
+
+  /** The library offers no pause of its own without taking over the order of our work. */
+  private socket(action: 'pause' | 'resume'): void {
+    this.paused = action === 'pause';
+    const conn = (this.stream as unknown as { _connection?: { stream?: NodeJS.ReadableStream } } | null)
+      ?._connection;
+    if (action === 'pause') conn?.stream?.pause();
+    else conn?.stream?.resume();
+  }
+
+  private async handle(msg: Pgoutput.Message): Promise<void> {
+    switch (msg.tag) {
+      case 'begin':
+        return this.begin(msg);
+      case 'insert':
+      case 'update':
+      case 'delete':
+        if (this.txn && !this.txn.skip) await this.add([this.decoder.change(this.txn.ctx, msg)]);
+        return;
+      case 'message':
+        if (!msg.transactional) {
+          if (msg.prefix === CAPTURE_PROBE_PREFIX && msg.messageLsn) await this.probe(msg.messageLsn);
+          return;
+        }
+        if (this.txn && !this.txn.skip) await this.add(this.decoder.message(this.txn.ctx, msg));
+        return;
+      case 'commit':
+        return this.commit(msg);
+      case 'truncate':
+        this.logger.warn(
+          `TRUNCATE of ${msg.relations.map((r) => r.name).join(', ')} is not routed; re-extract the clients`,
+        );
+        return;
+      case 'relation':
+      case 'type':
+      case 'origin':
+        return;
+    }
+  }
+
+  private begin(msg: Pgoutput.MessageBegin): void {
+    const finalLsn = msg.commitLsn ?? '0/0';
+    const skipRows = this.partial?.lsn === finalLsn ? this.partial.rows : 0;
+    this.txn = {
+      ctx: this.decoder.begin(msg),
+      finalLsn,
+      skip: lsnValue(finalLsn) < this.position,
+      skipRows,
+      written: skipRows,
+      rows: [],
+    };
+  }
+
+  private async add(rows: Array<CapturedRow | null>): Promise<void> {
+    const txn = this.txn as OpenTxn;
+    for (const row of rows) {
+      if (!row) continue;
+      if (txn.skipRows > 0) {
+        txn.skipRows -= 1;
+        continue;
+      }
+      txn.rows.push(row);
+    }
+    if (txn.rows.length + this.pending.length >= this.config.captureBatchRows) await this.writePartial(txn);
+  }
+
+  private async commit(msg: Pgoutput.MessageCommit): Promise<void> {
+    const txn = this.txn;
+    this.txn = null;
+    if (!txn || txn.skip) return;
+    for (const row of txn.rows) this.pending.push(row);
+    this.pendingLsn = msg.commitEndLsn;
+    this.partial = null;
+    if (this.pending.length >= this.config.captureBatchRows) await this.flush();
+  }
+
+  /** A transaction larger than a batch: its rows so far go in, with how many of it are logged. */
+  private async writePartial(txn: OpenTxn): Promise<void> {
+    const rows = [...this.pending, ...txn.rows];
+    const partial = { lsn: txn.finalLsn, rows: txn.written + txn.rows.length };
+    await this.repo.write(rows, this.pendingLsn, partial);
+    this.acknowledge(this.pendingLsn);
+    txn.written = partial.rows;
+    txn.rows = [];
+    this.pending = [];
+    this.pendingLsn = null;
+    this.partialInLog = true;
+    this.notify();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pending.length === 0 && !this.partialInLog) {
+      this.acknowledge(this.pendingLsn);
+      this.pendingLsn = null;
+      return;
+    }
+    const rows = this.pending;
+    await this.repo.write(rows, this.pendingLsn, null);
+    this.acknowledge(this.pendingLsn);
+    this.pending = [];
+    this.pendingLsn = null;
+    this.partialInLog = false;
+    if (rows.length > 0) this.notify();
+  }
+
+  /** Everything committed before the probe is in the stream before it: make it durable, say so. */
+  private async probe(lsn: string): Promise<void> {
+    await this.flush();
+    await this.repo.write([], lsn, null);
+    this.acknowledge(lsn);
+  }
+
+  /**
+   * Keepalives carry the position the server has sent up to. With nothing held in memory every
+   * change before it is in the log, so the slot may move there (its WAL can be recycled).
+   */
+  private heartbeat(lsn: string): void {
+    const idle = this.txn === null && this.pending.length === 0 && !this.partialInLog;
+    this.acknowledge(idle ? lsn : null);
+  }
+
+  private acknowledge(lsn: string | null): void {
+    if (lsn !== null && lsnValue(lsn) > this.position) this.position = lsnValue(lsn);
+    if (this.position > 0n) void this.stream?.acknowledge(lsnText(this.position));
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
+
+/** Column values stay Postgres text: the log stores them as text and JSON, never as JS values. */
+function keepText(plugin: PgoutputPlugin): void {
+  const parse = plugin.parse.bind(plugin);
+  plugin.parse = (buffer: Buffer) => {
+    const msg = parse(buffer);
+    if (msg.tag === 'relation') for (const col of msg.columns) col.parser = (raw: unknown) => raw;
+    return msg;
+  };
+}
