@@ -16,6 +16,7 @@ import {
 } from '@outpost/schema';
 import { captureBarrier } from '@outpost/server-db';
 import { ApplyRejection, ApplyRejectionCode } from './apply-rejection';
+import { emitCaptureMessage } from './capture-message';
 import {
   businessKey,
   keyCandidates,
@@ -390,10 +391,7 @@ class FileRun {
   }
 
   private async emit(message: CaptureMessage): Promise<void> {
-    await this.db.query('SELECT pg_logical_emit_message(true, $1, $2::text)', [
-      CAPTURE_MESSAGE_PREFIX,
-      JSON.stringify(message),
-    ]);
+    await emitCaptureMessage(this.db, message);
   }
 
   /**

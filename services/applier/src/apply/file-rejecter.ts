@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
 import { DxFormatError, DxReader } from '@outpost/dx-format';
 import type { Schema } from '@outpost/schema';
+import { emitCaptureMessage } from './capture-message';
 import type { ApplyPosition, InboxFile } from './file-applier';
 
 /** A quarantined file an administrator chose to skip, with what the inbox row knows of it. */
@@ -31,10 +32,10 @@ interface Touched {
 
 /**
  * Skips a file inside the caller's open transaction, as if it had been applied with every change
- * lost: the client's position moves past it (its transaction seqs too), a confirm row lets the
- * laptop drop those changes from its log, and an echo row for every row the file touched makes the
- * router send the laptop the server's row (or a delete where the server has none), so the laptop
- * converges to the server's state. The file's changes stay on record: its row says `rejected`, with
+ * lost: the client's position moves past it (its transaction seqs too), a confirm (a capture
+ * message, as for an applied file) lets the laptop drop those changes from its log, and an echo
+ * for every row the file touched makes the router send the laptop the server's row (or a delete
+ * where the server has none), so the laptop converges to the server's state. The file's changes stay on record: its row says `rejected`, with
  * the quarantine reason and the administrator's, and its object stays under quarantine/.
  */
 export class FileRejecter {
@@ -51,12 +52,7 @@ export class FileRejecter {
     input: Readable | null,
   ): Promise<FileRejectResult> {
     const txnSeq = Math.max(position.txnSeq, file.lastSeq);
-    // The lock is taken before the confirm draws its seq, as for an applied file.
-    await db.query(
-      `INSERT INTO sync_txn_log (op, origin_client, origin_txn_seq)
-       SELECT 'confirm', $1, $2 FROM sync_log_lock()`,
-      [file.client, txnSeq],
-    );
+    await emitCaptureMessage(db, { kind: 'confirm', client: file.client, upTo: txnSeq });
     let echoes = 0;
     let readable = true;
     let batch = new Map<string, Touched>();
@@ -106,18 +102,17 @@ export class FileRejecter {
       );
       for (const r of res.rows) present.add(`${name}\u0000${r.id}`);
     }
-    await db.query(
-      `INSERT INTO sync_txn_log (table_name, row_id, op, origin_client, origin_user, origin_txn_seq, echo)
-       SELECT t, r, o, $4, u, $6, true FROM unnest($1::text[], $2::uuid[], $3::text[], $5::text[]) AS x(t, r, o, u)`,
-      [
-        rows.map((r) => r.table),
-        rows.map((r) => r.id),
-        rows.map((r) => (present.has(`${r.table}\u0000${r.id}`) ? 'update' : 'delete')),
-        client,
-        rows.map((r) => r.user),
-        txnSeq,
-      ],
-    );
+    await emitCaptureMessage(db, {
+      kind: 'echo',
+      client,
+      upTo: txnSeq,
+      rows: rows.map((r) => ({
+        table: r.table,
+        id: r.id,
+        op: present.has(`${r.table}\u0000${r.id}`) ? 'update' : 'delete',
+        user: r.user,
+      })),
+    });
     return rows.length;
   }
 }
