@@ -88,6 +88,8 @@ export interface ClientView {
   lastSyncResult: SyncResult | null;
   /** When an administrator last asked for a re-extract (null: never). */
   extractRequestedAt?: string | null;
+  /** Bumped by deactivate and rotate-secret; a session carries the epoch it was opened under. */
+  credentialEpoch?: number;
 }
 export interface RejectFileRequest {
   reason: string;

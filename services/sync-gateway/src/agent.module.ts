@@ -8,6 +8,7 @@ import { OutboundRepository } from './download/outbound.repository';
 import { InboxStateController } from './inbox/inbox-state.controller';
 import { InboxStateRepository } from './inbox/inbox-state.repository';
 import { InfraModule, type GatewayInfra } from './infra/infra.module';
+import { ClientStateCache } from './sessions/client-state.cache';
 import { SessionGuard } from './sessions/session.guard';
 import { SessionsController } from './sessions/sessions.controller';
 import { SessionsService } from './sessions/sessions.service';
@@ -30,6 +31,7 @@ export class AgentModule {
       ],
       providers: [
         SessionGuard,
+        ClientStateCache,
         SessionsService,
         UploadService,
         DownloadService,

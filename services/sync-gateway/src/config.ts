@@ -22,6 +22,13 @@ export const gatewayConfigSpec = {
     min: 60,
     max: 86_400,
   }),
+  sessionCheckCacheMs: int('SESSION_CHECK_CACHE_MS', {
+    description:
+      'how long a gateway trusts what the registry said of a client (active, credential epoch) before asking again, in ms (0-60000); a revoked session is refused within this time',
+    default: 2000,
+    min: 0,
+    max: 60_000,
+  }),
   inboxStoreUrl: sharedVars.inboxStoreUrl,
   tlsCertFile: optionalFile(
     'TLS_CERT_FILE',

@@ -8,6 +8,7 @@ import { SyncConflict1760000000600 } from './1760000000600-sync-conflict';
 import { SyncRouter1760000000700 } from './1760000000700-sync-router';
 import { SyncInboxDeadEnds1760000002100 } from './1760000002100-sync-inbox-dead-ends';
 import { LogicalCapture1760000002400 } from './1760000002400-logical-capture';
+import { SyncClientCredentialEpoch1760000009100 } from './1760000009100-sync-client-credential-epoch';
 
 /**
  * Every migration of the one server database. TypeORM runs them in the order of the 13-digit
@@ -24,4 +25,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   SyncRouter1760000000700,
   SyncInboxDeadEnds1760000002100,
   LogicalCapture1760000002400,
+  SyncClientCredentialEpoch1760000009100,
 ];

@@ -33,13 +33,16 @@ export class ClientsRepository {
     return this.findByName(name);
   }
 
-  /** Each update resolves the updated row, or null when no client has that name. */
+  /**
+   * Each update resolves the updated row, or null when no client has that name. Deactivating and
+   * rotating the secret bump the credential epoch in the same statement, so no session survives them.
+   */
   deactivate(name: string): Promise<SyncClientEntity | null> {
-    return this.updateAndGet(name, { status: 'deactivated' });
+    return this.updateAndGet(name, { status: 'deactivated', credentialEpoch: () => 'credential_epoch + 1' });
   }
 
   setSecretHash(name: string, secretHash: string): Promise<SyncClientEntity | null> {
-    return this.updateAndGet(name, { secretHash });
+    return this.updateAndGet(name, { secretHash, credentialEpoch: () => 'credential_epoch + 1' });
   }
 
   recordSync(name: string, result: SyncResult): Promise<SyncClientEntity | null> {

@@ -26,6 +26,10 @@ export class SyncClientEntity {
 
   @Column('timestamptz', { name: 'extract_requested_at', nullable: true })
   extractRequestedAt!: Date | null;
+
+  /** Bumped by deactivate and rotate-secret: sessions issued under an older epoch are revoked. */
+  @Column('integer', { name: 'credential_epoch', default: 1 })
+  credentialEpoch!: number;
 }
 
 export function toClientView(row: SyncClientEntity): ClientView {
@@ -37,5 +41,6 @@ export function toClientView(row: SyncClientEntity): ClientView {
     lastSyncAt: row.lastSyncAt?.toISOString() ?? null,
     lastSyncResult: row.lastSyncResult,
     extractRequestedAt: row.extractRequestedAt?.toISOString() ?? null,
+    credentialEpoch: row.credentialEpoch,
   };
 }

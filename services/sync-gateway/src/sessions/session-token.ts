@@ -3,6 +3,8 @@ import { createHmac, hkdfSync, randomUUID, timingSafeEqual } from 'node:crypto';
 export interface SessionClaims {
   sessionId: string;
   client: string;
+  /** The client's credential epoch when the session opened; a later deactivate or rotate-secret bumps it. */
+  epoch: number;
   /** Expiry, seconds since the epoch. */
   exp: number;
 }
@@ -23,10 +25,11 @@ export class SessionTokens {
     this.key = Buffer.from(hkdfSync('sha256', sessionKey, 'outpost-session', 'session-token-v1', 32));
   }
 
-  issue(client: string): { token: string; claims: SessionClaims } {
+  issue(client: string, epoch: number): { token: string; claims: SessionClaims } {
     const claims: SessionClaims = {
       sessionId: randomUUID(),
       client,
+      epoch,
       exp: Math.floor(this.now() / 1000) + this.ttlSeconds,
     };
     const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
@@ -46,7 +49,12 @@ export class SessionTokens {
     } catch {
       return null;
     }
-    if (typeof claims.client !== 'string' || typeof claims.exp !== 'number') return null;
+    if (
+      typeof claims.client !== 'string' ||
+      typeof claims.exp !== 'number' ||
+      typeof claims.epoch !== 'number'
+    )
+      return null;
     return claims.exp * 1000 > this.now() ? claims : null;
   }
 

@@ -15,7 +15,7 @@ export class SessionsService {
   /** Only the registry decides who may sync; nothing is recorded for a refused client. */
   async open(req: OpenSessionRequest, correlationId: string): Promise<OpenSessionResponse> {
     const client = await this.registry.authenticate(req.client, req.secret, correlationId);
-    const { token, claims } = this.tokens.issue(client.name);
+    const { token, claims } = this.tokens.issue(client.name, client.credentialEpoch ?? 1);
     return {
       sessionId: claims.sessionId,
       token,
