@@ -1,4 +1,5 @@
 import type {
+  CaptureStatusView,
   ClientView,
   ClientWithSecret,
   ConflictView,
@@ -44,6 +45,7 @@ export class AdminApi {
     this.call<InboxFileView>('POST', `/admin/clients/${enc(name)}/inbox/${fileSeq}/retry`);
   reject = (name: string, fileSeq: number, reason: string) =>
     this.call<InboxFileView>('POST', `/admin/clients/${enc(name)}/inbox/${fileSeq}/reject`, { reason });
+  capture = () => this.call<CaptureStatusView>('GET', '/admin/capture');
   conflicts = (client?: string) =>
     this.call<ConflictView[]>(
       'GET',

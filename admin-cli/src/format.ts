@@ -1,4 +1,4 @@
-import type { ClientView, ConflictView, InboxFileView } from '@outpost/contracts';
+import type { CaptureStatusView, ClientView, ConflictView, InboxFileView } from '@outpost/contracts';
 
 /** A plain text table: a header row, then one row per record, columns padded to their widest cell. */
 export function table(headers: string[], rows: string[][]): string {
@@ -12,6 +12,18 @@ export function table(headers: string[], rows: string[][]): string {
 }
 
 const dash = (v: string | null | undefined) => v ?? '-';
+
+/** The capture's slot in a few lines, with what to do when it is not healthy. */
+export function captureText(s: CaptureStatusView): string {
+  if (s.slotName === null) return 'No capture position yet: the router has not started capturing.\n';
+  const lines = [
+    `slot        ${s.slotName} (${s.slotExists ? (s.active ? 'active' : 'inactive: no router is reading it') : 'missing: the router recreates it and re-extracts every client'})`,
+    `wal status  ${dash(s.walStatus)}`,
+    `lag         ${s.lagBytes === null ? '-' : `${s.lagBytes} bytes`}, ${s.lagSeconds === null ? '-' : `${s.lagSeconds.toFixed(1)} s`}`,
+    `position    ${dash(s.position)} (written ${dash(s.positionUpdatedAt)})`,
+  ];
+  return lines.join('\n') + '\n';
+}
 
 export function clientsTable(clients: ClientView[]): string {
   if (clients.length === 0)

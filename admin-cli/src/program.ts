@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { ClientWithSecret } from '@outpost/contracts';
 import { AdminApi, AdminApiError, type FetchFn } from './admin-api';
-import { clientsTable, conflictsTable, inboxTable } from './format';
+import { captureText, clientsTable, conflictsTable, inboxTable } from './format';
 
 export interface CliIo {
   out(text: string): void;
@@ -134,6 +134,15 @@ export function buildProgram(io: CliIo): Command {
     .action(async (opts: { client?: string; json?: boolean }, cmd: Command) => {
       const list = await apiFrom(cmd, io).conflicts(opts.client);
       io.out(opts.json ? json(list) : conflictsTable(list));
+    });
+
+  program
+    .command('capture')
+    .description("the server's change capture: its replication slot and how far it is behind")
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const status = await apiFrom(cmd, io).capture();
+      io.out(opts.json ? json(status) : captureText(status));
     });
 
   return program;

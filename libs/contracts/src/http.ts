@@ -139,3 +139,20 @@ export interface ConflictView {
   policy: string;
   winner: 'server' | 'client';
 }
+
+/**
+ * The router's change capture as the administrator sees it (`GET /admin/capture`): its replication
+ * slot and how far it is behind the server's WAL. `position` is the stream position up to which the
+ * transaction log is complete; `lagSeconds` is 0 when the slot has caught up, otherwise the time
+ * since the capture last wrote its position.
+ */
+export interface CaptureStatusView {
+  slotName: string | null;
+  slotExists: boolean;
+  active: boolean;
+  walStatus: string | null;
+  lagBytes: number | null;
+  lagSeconds: number | null;
+  position: string | null;
+  positionUpdatedAt: string | null;
+}

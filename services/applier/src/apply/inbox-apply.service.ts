@@ -300,6 +300,12 @@ function asRejection(err: unknown): ApplyRejection | null {
       `Postgres refused a value of this file: ${(err as Error).message}; fix the client data and re-upload`,
     );
   }
+  // A business key taken at the same moment by a transaction that committed first (another file
+  // applied beside this one, or the web application): applied again, the file finds the key's
+  // holder and keeps its row marked as a duplicate. Counted like any failure, never quarantined at once.
+  if (code === '23P01' && /_unique_key$/.test(String((err as { constraint?: unknown }).constraint))) {
+    return null;
+  }
   // Class 23 is an integrity violation: the same file would break the same constraint on every
   // retry, so it must not wedge the client's queue in a silent retry loop.
   if (typeof code === 'string' && code.startsWith('23')) {

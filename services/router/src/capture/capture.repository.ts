@@ -15,18 +15,6 @@ export interface SlotState {
   activePid: number | null;
 }
 
-/** What the administrator sees of the capture: how far the slot is behind the server's WAL. */
-export interface CaptureLag {
-  slotName: string;
-  exists: boolean;
-  active: boolean;
-  walStatus: string | null;
-  lagBytes: number | null;
-  lagSeconds: number | null;
-  position: string | null;
-  updatedAt: Date | null;
-}
-
 const INSERT_ROWS = `
   INSERT INTO sync_txn_log (at, table_name, row_id, op, origin_client, origin_user, origin_txn_seq, echo, old_refs, old_row)
   SELECT at, t, r, o, oc, ou, ots, e, refs, old
@@ -127,40 +115,6 @@ export class CaptureRepository {
         [lsn ?? '0/0', partial?.lsn ?? null, partial?.rows ?? 0],
       );
     });
-  }
-
-  async lag(slotName: string): Promise<CaptureLag> {
-    const rows = await this.db.query<{
-      exists: boolean;
-      active: boolean | null;
-      wal_status: string | null;
-      lag_bytes: string | null;
-      lag_seconds: number | null;
-      position: string | null;
-      updated_at: Date | null;
-    }>(
-      `SELECT s.slot_name IS NOT NULL AS exists, s.active, s.wal_status,
-              pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn)::text AS lag_bytes,
-              CASE WHEN p.lsn IS NULL THEN NULL
-                   WHEN pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn) <= 0 THEN 0
-                   ELSE extract(epoch FROM now() - p.updated_at)::float8 END AS lag_seconds,
-              p.lsn::text AS position, p.updated_at
-         FROM (SELECT $1::text AS name) n
-         LEFT JOIN pg_replication_slots s ON s.slot_name = n.name
-         LEFT JOIN sync_capture_position p ON true`,
-      [slotName],
-    );
-    const r = rows[0];
-    return {
-      slotName,
-      exists: r.exists,
-      active: r.active === true,
-      walStatus: r.wal_status,
-      lagBytes: r.lag_bytes === null ? null : Number(r.lag_bytes),
-      lagSeconds: r.lag_seconds,
-      position: r.position,
-      updatedAt: r.updated_at,
-    };
   }
 }
 

@@ -243,7 +243,9 @@ export class CaptureService {
 
   private begin(msg: Pgoutput.MessageBegin): void {
     const finalLsn = msg.commitLsn ?? '0/0';
-    const skipRows = this.partial?.lsn === finalLsn ? this.partial.rows : 0;
+    // Compared as positions: Postgres prints "0/16B3748", the stream reader "00000000/016B3748".
+    const skipRows =
+      this.partial && lsnValue(this.partial.lsn) === lsnValue(finalLsn) ? this.partial.rows : 0;
     this.txn = {
       ctx: this.decoder.begin(msg),
       finalLsn,

@@ -2,6 +2,7 @@ import { Body, Controller, Get, Param, Post, Query, UseGuards } from '@nestjs/co
 import type { AddClientRequest, RejectFileRequest } from '@outpost/contracts';
 import { CorrelationId } from '@outpost/server-kit';
 import { parseFileSeqParam } from '../common/params';
+import { CaptureStatusRepository } from '../capture/capture-status.repository';
 import { ConflictsRepository } from '../conflicts/conflicts.repository';
 import { InboxStoreClient } from '../infra/inbox-store.client';
 import { RegistryClient } from '../infra/registry.client';
@@ -15,7 +16,14 @@ export class AdminController {
     private readonly registry: RegistryClient,
     private readonly inbox: InboxStoreClient,
     private readonly conflicts: ConflictsRepository,
+    private readonly capture: CaptureStatusRepository,
   ) {}
+
+  /** The change capture's slot and lag behind the server's WAL. */
+  @Get('capture')
+  captureStatus() {
+    return this.capture.status();
+  }
 
   @Get('clients')
   listClients(@CorrelationId() cid: string) {

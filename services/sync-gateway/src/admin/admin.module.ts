@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { CaptureStatusRepository } from '../capture/capture-status.repository';
 import { ConflictsRepository } from '../conflicts/conflicts.repository';
 import { InfraModule, type GatewayInfra } from '../infra/infra.module';
 import { AdminTokenGuard } from './admin-token.guard';
@@ -12,7 +13,7 @@ export class AdminModule {
       module: AdminModule,
       imports: [InfraModule.forRoot(infra)],
       controllers: [AdminController],
-      providers: [AdminTokenGuard, ConflictsRepository],
+      providers: [AdminTokenGuard, ConflictsRepository, CaptureStatusRepository],
     };
   }
 }

@@ -1,0 +1,200 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Pool } from 'pg';
+import type { CaptureStatusView } from '@outpost/contracts';
+import { captureBarrier } from '@outpost/server-db';
+import { freePorts, startStack, waitFor, type Stack } from '@outpost/test-support';
+import { adminJson } from './support/cli';
+
+jest.setTimeout(240_000);
+
+/**
+ * The router's change capture against a real stack: restarts at any point lose and repeat
+ * nothing, a router on standby takes over, a lost slot re-extracts everyone, and the administrator
+ * sees the slot's lag.
+ */
+describe('change capture', () => {
+  let stack: Stack;
+  let db: Pool;
+
+  beforeAll(async () => {
+    // Small batches, so large transactions are written in parts and kills land between parts.
+    stack = await startStack({ env: { CAPTURE_BATCH_ROWS: '50', ROUTER_POLL_MS: '100' } });
+    db = new Pool({ connectionString: stack.databaseUrl, max: 4 });
+    db.on('error', () => undefined);
+  });
+  afterAll(async () => {
+    await db?.end();
+    await stack?.stop();
+  });
+
+  const captured = async () => expect(await captureBarrier(db, { timeoutMs: 60_000 })).toBe(true);
+
+  it('loses and repeats nothing when the router is killed while it captures', async () => {
+    const small: string[] = [];
+    const large: string[] = [];
+    const writing = (async () => {
+      for (let i = 0; i < 150; i += 1) {
+        const client = await db.connect();
+        try {
+          await client.query('BEGIN');
+          if (i % 30 === 0) {
+            const ids = Array.from({ length: 120 }, () => randomUUID());
+            await client.query(
+              `INSERT INTO account (id, name) SELECT id, 'large ' || id FROM unnest($1::uuid[]) AS id`,
+              [ids],
+            );
+            large.push(...ids);
+          } else {
+            const id = randomUUID();
+            await client.query(`INSERT INTO account (id, name) VALUES ($1, $2)`, [id, `small ${id}`]);
+            await client.query(`UPDATE account SET owner_login = 'someone' WHERE id = $1`, [id]);
+            small.push(id);
+          }
+          await client.query('COMMIT');
+        } finally {
+          client.release();
+        }
+      }
+    })();
+    for (let kill = 0; kill < 3; kill += 1) {
+      const before = await logCount(db);
+      await waitFor(async () => (await logCount(db)) > before, { timeoutMs: 60_000 });
+      await stack.kill('router');
+      await stack.startService('router');
+    }
+    await writing;
+    await captured();
+
+    const rows = (
+      await db.query(
+        `SELECT row_id::text AS id, op, seq::int AS seq FROM sync_txn_log WHERE table_name = 'account'
+          AND row_id = ANY($1::uuid[]) ORDER BY seq`,
+        [[...small, ...large]],
+      )
+    ).rows as Array<{ id: string; op: string; seq: number }>;
+    const byId = new Map<string, Array<{ op: string; seq: number }>>();
+    for (const r of rows) byId.set(r.id, [...(byId.get(r.id) ?? []), r]);
+    expect(byId.size).toBe(small.length + large.length);
+    for (const id of large) expect(byId.get(id)?.map((r) => r.op)).toEqual(['insert']);
+    for (const id of small) {
+      const entries = byId.get(id) ?? [];
+      expect(entries.map((r) => r.op)).toEqual(['insert', 'update']);
+      // One transaction's rows are one run of seqs: the capture writes transactions whole, in order.
+      expect(entries[1].seq).toBe(entries[0].seq + 1);
+    }
+  });
+
+  it('has a router on standby take over capture and routing when the leader dies', async () => {
+    const standby = await spawnRouter(stack);
+    try {
+      await waitFor(async () => standby.healthy(), { timeoutMs: 60_000, description: 'standby healthy' });
+      expect(standby.output()).not.toMatch(/leading/);
+      await stack.kill('router');
+      const id = randomUUID();
+      await db.query(
+        `INSERT INTO account (id, name, owner_login) VALUES ($1, 'after the leader died', 'zoe')`,
+        [id],
+      );
+      await captured();
+      expect(standby.output()).toMatch(/leading: capturing and routing/);
+      const logged = await db.query(`SELECT op FROM sync_txn_log WHERE row_id = $1`, [id]);
+      expect(logged.rows).toEqual([{ op: 'insert' }]);
+      // Routing moved too: a new client of zoe is extracted by the standby, with the row.
+      await addClient(db, 'zoe-laptop', 'zoe');
+      await waitFor(async () => (await routeEpoch(db, 'zoe-laptop')) === 1, {
+        timeoutMs: 60_000,
+        description: 'zoe-laptop extracted by the new leader',
+      });
+    } finally {
+      await standby.stop();
+      await stack.startService('router');
+    }
+  });
+
+  it('recreates a missing slot and re-extracts every client, whose later changes then arrive', async () => {
+    await addClient(db, 'yan-laptop', 'yan');
+    await waitFor(async () => (await routeEpoch(db, 'yan-laptop')) === 1, { timeoutMs: 60_000 });
+    await stack.stopService('router');
+    const slot = (await db.query(`SELECT slot_name FROM sync_capture_position`)).rows[0].slot_name as string;
+    await db.query(`SELECT pg_drop_replication_slot($1)`, [slot]);
+    // Written while no slot exists: the stream will never carry it, only a new extract can.
+    const missed = randomUUID();
+    await db.query(`INSERT INTO account (id, name, owner_login) VALUES ($1, 'missed', 'yan')`, [missed]);
+    await stack.startService('router');
+
+    await waitFor(async () => (await routeEpoch(db, 'yan-laptop')) === 2, {
+      timeoutMs: 60_000,
+      description: 'yan-laptop re-extracted after the slot was recreated',
+    });
+    const slots = await db.query(`SELECT active FROM pg_replication_slots WHERE slot_name = $1`, [slot]);
+    expect(slots.rowCount).toBe(1);
+    const held = await db.query(
+      `SELECT 1 FROM sync_route_holding WHERE client = 'yan-laptop' AND row_id = $1`,
+      [missed],
+    );
+    expect(held.rowCount).toBe(1);
+    const after = randomUUID();
+    await db.query(`INSERT INTO account (id, name, owner_login) VALUES ($1, 'after', 'yan')`, [after]);
+    await captured();
+    expect((await db.query(`SELECT 1 FROM sync_txn_log WHERE row_id = $1`, [after])).rowCount).toBe(1);
+  });
+
+  it('shows the administrator the slot and its lag', async () => {
+    await captured();
+    const status = await adminJson<CaptureStatusView>(['capture'], stack);
+    expect(status).toMatchObject({ slotExists: true, walStatus: expect.any(String) });
+    expect(status.slotName).toMatch(/^outpost_capture_/);
+    expect(typeof status.lagBytes).toBe('number');
+    expect(typeof status.lagSeconds).toBe('number');
+    await waitFor(async () => (await adminJson<CaptureStatusView>(['capture'], stack)).active, {
+      timeoutMs: 30_000,
+      description: 'the slot read by the router',
+    });
+  });
+});
+
+async function logCount(db: Pool): Promise<number> {
+  return Number((await db.query(`SELECT count(*) AS n FROM sync_txn_log`)).rows[0].n);
+}
+
+async function addClient(db: Pool, name: string, login: string): Promise<void> {
+  await db.query(
+    `INSERT INTO sync_client (name, user_login, status, secret_hash) VALUES ($1, $2, 'active', 'x')`,
+    [name, login],
+  );
+}
+
+async function routeEpoch(db: Pool, client: string): Promise<number> {
+  const r = await db.query(`SELECT epoch FROM sync_route_state WHERE client = $1`, [client]);
+  return (r.rows[0]?.epoch as number | undefined) ?? 0;
+}
+
+interface ExtraRouter {
+  output(): string;
+  healthy(): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+/** A second router process of the same stack (same database, queues and buckets). */
+async function spawnRouter(stack: Stack): Promise<ExtraRouter> {
+  const [port] = await freePorts(1);
+  const main = path.resolve(__dirname, '..', 'services', 'router', 'dist', 'main.js');
+  const child: ChildProcess = spawn(process.execPath, [main], {
+    env: { ...process.env, ...stack.env, HEALTH_PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    output: () => out,
+    healthy: async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status === 200,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
