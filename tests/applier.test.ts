@@ -110,10 +110,12 @@ describe('applier', () => {
         echo: false,
       },
     ]);
-    expect(await env.inboxFile('laptop-1', 1)).toMatchObject({
-      status: 'applied',
-      object_key: 'inbox/laptop-1/000000000001.dx'.replace('inbox', 'archive'),
-    });
+    expect((await env.inboxFile('laptop-1', 1)).status).toBe('applied');
+    // The object moves to archive/ after the commit.
+    await waitFor(
+      async () => (await env.inboxFile('laptop-1', 1)).object_key === 'archive/laptop-1/000000000001.dx',
+      { description: 'the applied file moved to archive/' },
+    );
     await waitFor(async () => (await env.kickCount()) > kicksBefore, {
       description: 'a router.kick after the commit',
     });
