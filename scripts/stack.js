@@ -98,11 +98,33 @@ async function main() {
     onOutput: (service, line) => console.log(`${service.padEnd(width)} | ${line}`),
     onUnexpectedExit: (service, code, signal) => {
       if (stopping) return;
-      console.error(
-        `stack: ${service} exited (code ${code}, signal ${signal}); the others keep running. Ctrl-C to stop.`,
-      );
+      restartLater(service, `exited (code ${code}, signal ${signal})`);
     },
   });
+
+  // As compose's restart policy and Kubernetes do: a service that exits unexpectedly is started
+  // again, after a pause that doubles while it keeps failing (1 s up to 30 s) and resets once it
+  // has run for a minute.
+  const restarts = new Map();
+  function restartLater(service, why) {
+    const now = Date.now();
+    const last = restarts.get(service) || { delay: 0, startedAt: 0 };
+    const delay = now - last.startedAt > 60_000 ? 1000 : Math.min(last.delay * 2, 30_000);
+    restarts.set(service, { delay, startedAt: now + delay });
+    console.error(`stack: ${service} ${why}; restarting it in ${delay / 1000} s`);
+    setTimeout(() => {
+      if (stopping || !stack) return;
+      stack.startService(service).then(
+        () => console.error(`stack: ${service} restarted and healthy`),
+        (error) => {
+          if (!stopping && !stack.isRunning(service))
+            restartLater(service, `did not start (${error.message})`);
+          else if (!stopping)
+            console.error(`stack: ${service} restarted but not healthy yet: ${error.message}`);
+        },
+      );
+    }, delay).unref();
+  }
 
   const shutdown = async (stack) => {
     if (stopping) {

@@ -1,5 +1,6 @@
 import { DataSource, type EntitySchema } from 'typeorm';
 import { migrations } from './migrations';
+import { ResilientPgClient } from './pg-pool';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export type EntityTarget = Function | EntitySchema;
@@ -29,5 +30,7 @@ export function createDataSource(
     logging: ['error'],
     poolSize: opts.poolSize ?? 5,
     applicationName: opts.applicationName,
+    // Every client of the pool, checked out or idle, survives a lost connection (see ResilientPgClient).
+    extra: { Client: ResilientPgClient },
   });
 }

@@ -1,4 +1,5 @@
 export * from './data-source';
 export * from './migrate';
+export * from './pg-pool';
 export { migrations } from './migrations';
 export * from './capture-barrier';

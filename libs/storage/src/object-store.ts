@@ -84,6 +84,11 @@ export class ObjectStore {
     return new ObjectStore(client, cfg.s3Region, cfg.s3BucketPrefix);
   }
 
+  /** Whether the store answers for the inbox bucket (readiness). */
+  inboxBucketExists(): Promise<boolean> {
+    return this.client.bucketExists(this.inboxBucket);
+  }
+
   /** Creates both buckets if missing; safe when several services start at once. */
   async ensureBuckets(): Promise<void> {
     for (const bucket of [this.inboxBucket, this.outboxBucket]) {

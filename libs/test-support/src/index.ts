@@ -11,3 +11,4 @@ export * from './ports';
 export * from './launcher';
 export * from './start-stack';
 export * from './local-services';
+export * from './tcp-proxy';

@@ -3,7 +3,17 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { migrate } from '@outpost/server-db';
-import { closeOnSignals, rmqServerOptions, startHealthServer } from '@outpost/server-kit';
+import {
+  AmqpProbe,
+  closeOnSignals,
+  postgresCheck,
+  rmqServerOptions,
+  RmqStatusCheck,
+  s3Check,
+  startHealthServer,
+} from '@outpost/server-kit';
+import type { Pool } from 'pg';
+import { PG_POOL } from './database/pg-pool';
 import { ObjectStore } from '@outpost/storage';
 import { AppModule } from './app.module';
 import { InboxApplyService } from './apply/inbox-apply.service';
@@ -27,12 +37,22 @@ async function bootstrap(): Promise<void> {
   const sweep = () => service.sweep().catch((err: Error) => logger.warn(`sweep failed: ${err.message}`));
   await sweep();
   const timer = setInterval(() => void sweep(), config.sweepIntervalMs);
+  const store = app.get(ObjectStore);
+  const pool = app.get<Pool>(PG_POOL);
+  const amqp = new AmqpProbe(config.amqpUrl);
+  health.dependOn(
+    postgresCheck((sql) => pool.query(sql)),
+    amqp,
+    new RmqStatusCheck('consumer', app.status),
+    s3Check(() => store.inboxBucketExists()),
+  );
   health.setReady(true);
   logger.log(`consuming ${config.queuePrefix}.dx.inbox; /healthz on port ${health.port}`);
   closeOnSignals('Applier', async () => {
     clearInterval(timer);
     health.setReady(false);
     await app.close();
+    await amqp.close();
     await health.close();
   });
 }

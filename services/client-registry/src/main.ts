@@ -2,7 +2,15 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { queueName } from '@outpost/contracts';
 import { migrate } from '@outpost/server-db';
-import { closeOnSignals, EventPublisher, rmqServerOptions, startHealthServer } from '@outpost/server-kit';
+import {
+  AmqpProbe,
+  closeOnSignals,
+  EventPublisher,
+  postgresCheck,
+  rmqServerOptions,
+  RmqStatusCheck,
+  startHealthServer,
+} from '@outpost/server-kit';
 import { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
 import { loadRegistryConfig } from './config';
@@ -19,11 +27,18 @@ async function main(): Promise<void> {
   const publisher = app.get(EventPublisher);
   const dataSource = app.get(DataSource);
   await publisher.connect();
+  const amqp = new AmqpProbe(config.amqpUrl);
+  health.dependOn(
+    postgresCheck((sql) => dataSource.query(sql)),
+    amqp,
+    new RmqStatusCheck('consumer', app.status),
+  );
   health.setReady(true);
   closeOnSignals('client-registry', async () => {
     health.setReady(false);
     await app.close();
     await publisher.close();
+    await amqp.close();
     await dataSource.destroy();
     await health.close();
   });

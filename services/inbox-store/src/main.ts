@@ -4,12 +4,16 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { queueName } from '@outpost/contracts';
 import { migrate } from '@outpost/server-db';
 import {
+  AmqpProbe,
   closeOnSignals,
   correlationMiddleware,
   EventPublisher,
   HttpErrorFilter,
+  postgresCheck,
   Readiness,
   rmqServerOptions,
+  RmqStatusCheck,
+  s3Check,
 } from '@outpost/server-kit';
 import { ObjectStore } from '@outpost/storage';
 import type { IncomingMessage } from 'node:http';
@@ -39,11 +43,18 @@ async function main(): Promise<void> {
   const dataSource = app.get(DataSource);
   await publisher.connect();
   await app.listen(config.port);
-  app.get(Readiness).ready = true;
+  const amqp = new AmqpProbe(config.amqpUrl);
+  app.get(Readiness).dependOn(
+    postgresCheck((sql) => dataSource.query(sql)),
+    amqp,
+    new RmqStatusCheck('consumer', app.getMicroservices()[0].status),
+    s3Check(() => store.inboxBucketExists()),
+  ).ready = true;
   closeOnSignals('inbox-store', async () => {
     app.get(Readiness).ready = false;
     await app.close();
     await publisher.close();
+    await amqp.close();
     await dataSource.destroy();
   });
   const port = (app.getHttpServer().address() as AddressInfo).port;

@@ -3,7 +3,17 @@ import { NestFactory } from '@nestjs/core';
 import { queueName } from '@outpost/contracts';
 import { schemas, type Schema } from '@outpost/schema';
 import { migrate } from '@outpost/server-db';
-import { closeOnSignals, ConfigError, rmqServerOptions, startHealthServer } from '@outpost/server-kit';
+import {
+  AmqpProbe,
+  closeOnSignals,
+  ConfigError,
+  postgresCheck,
+  rmqServerOptions,
+  RmqStatusCheck,
+  s3Check,
+  startHealthServer,
+} from '@outpost/server-kit';
+import { RouterDatabase } from './database/router-database';
 import { ObjectStore } from '@outpost/storage';
 import { AppModule } from './app.module';
 import { CaptureService } from './capture/capture.service';
@@ -39,10 +49,19 @@ async function main(): Promise<void> {
   // The slot exists before the router says it is ready: every write after that is captured.
   await app.get(CaptureService).ensureSlot();
   app.get(RouteLoop).start();
+  const db = app.get(RouterDatabase);
+  const amqp = new AmqpProbe(config.amqpUrl);
+  health.dependOn(
+    postgresCheck((sql) => db.query(sql)),
+    amqp,
+    new RmqStatusCheck('consumer', app.status),
+    s3Check(() => store.inboxBucketExists()),
+  );
   health.setReady(true);
   closeOnSignals('router', async () => {
     health.setReady(false);
     await app.close();
+    await amqp.close();
     await health.close();
   });
   process.stdout.write(

@@ -2,7 +2,15 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { migrate } from '@outpost/server-db';
-import { closeOnSignals, correlationMiddleware, HttpErrorFilter, Readiness } from '@outpost/server-kit';
+import {
+  AmqpProbe,
+  closeOnSignals,
+  correlationMiddleware,
+  HttpErrorFilter,
+  postgresCheck,
+  Readiness,
+  RmqStatusCheck,
+} from '@outpost/server-kit';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -43,10 +51,18 @@ async function main(): Promise<void> {
   const adminApp = await createHttpApp(AdminModule.forRoot(infra), config);
   await agentApp.listen(config.gatewayPort);
   await adminApp.listen(config.adminPort);
-  agentApp.get(Readiness).ready = true;
+  // The gateway reaches S3 only through the inbox-store, whose own readiness covers it.
+  const amqp = new AmqpProbe(config.amqpUrl);
+  agentApp.get(Readiness).dependOn(
+    postgresCheck((sql) => infra.dataSource.query(sql)),
+    amqp,
+    new RmqStatusCheck('registry client', infra.registryRpc.status),
+    new RmqStatusCheck('inbox-store client', infra.inboxStoreRpc.status),
+  ).ready = true;
   closeOnSignals('sync-gateway', async () => {
     agentApp.get(Readiness).ready = false;
     await Promise.all([agentApp.close(), adminApp.close()]);
+    await amqp.close();
     await closeInfra(infra);
   });
   const portOf = (app: NestExpressApplication) => (app.getHttpServer().address() as AddressInfo).port;

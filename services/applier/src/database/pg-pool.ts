@@ -1,4 +1,5 @@
-import { Pool, types } from 'pg';
+import { type Pool, types } from 'pg';
+import { createPgPool as createResilientPool } from '@outpost/server-db';
 import { pgTypeParsers } from '@outpost/schema';
 
 export const PG_POOL = Symbol('PG_POOL');
@@ -8,7 +9,7 @@ export const PG_POOL = Symbol('PG_POOL');
  * numeric, bigint, date and timestamps as text, so no value passes through a float or a JS Date.
  */
 export function createPgPool(url: string, size: number): Pool {
-  return new Pool({
+  return createResilientPool({
     connectionString: url,
     max: size,
     application_name: 'outpost-applier',

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Pool, type PoolClient, types } from 'pg';
+import { type Pool, type PoolClient, types } from 'pg';
+import { createPgPool } from '@outpost/server-db';
 import type { RouterConfig } from '../config/router.config';
 import { ROUTER_CONFIG } from '../router.tokens';
 
@@ -17,12 +18,11 @@ export class RouterDatabase implements Queryable {
   readonly pool: Pool;
 
   constructor(@Inject(ROUTER_CONFIG) config: RouterConfig) {
-    this.pool = new Pool({
+    this.pool = createPgPool({
       connectionString: config.databaseUrl,
       max: 4,
       application_name: 'outpost-router',
     });
-    this.pool.on('error', () => undefined);
   }
 
   async query<R extends object = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {

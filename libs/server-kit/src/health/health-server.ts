@@ -1,0 +1,33 @@
+import { NestFactory } from '@nestjs/core';
+import type { AddressInfo } from 'node:net';
+import type { DependencyCheck } from './dependency-checks';
+import { HealthModule, Readiness } from './health.module';
+
+export interface HealthServer {
+  readonly port: number;
+  setReady(ready: boolean): void;
+  /** Dependencies that must answer for the service to be ready. */
+  dependOn(...checks: DependencyCheck[]): void;
+  close(): Promise<void>;
+}
+
+/**
+ * `/health/live`, `/health/ready` and `/healthz` on a port of their own, for services that only
+ * speak RabbitMQ: 503 until setReady(true), and afterwards whenever a dependency does not answer.
+ */
+export async function startHealthServer(port: number, host = '0.0.0.0'): Promise<HealthServer> {
+  const app = await NestFactory.create(HealthModule, { logger: ['error', 'warn'] });
+  await app.listen(port, host);
+  const readiness = app.get(Readiness);
+  const address = app.getHttpServer().address() as AddressInfo;
+  return {
+    port: address.port,
+    setReady(value) {
+      readiness.ready = value;
+    },
+    dependOn(...checks) {
+      readiness.dependOn(...checks);
+    },
+    close: () => app.close(),
+  };
+}
