@@ -5,6 +5,7 @@ import type {
   ConflictView,
   ErrorBody,
   InboxFileView,
+  RefusalView,
 } from '@outpost/contracts';
 
 /** A refusal from the admin API (with its stable code) or a failure to reach it (code UNREACHABLE). */
@@ -50,6 +51,12 @@ export class AdminApi {
     this.call<ConflictView[]>(
       'GET',
       `/admin/conflicts${client ? `?client=${encodeURIComponent(client)}` : ''}`,
+    );
+
+  refusals = (client?: string) =>
+    this.call<RefusalView[]>(
+      'GET',
+      `/admin/refusals${client ? `?client=${encodeURIComponent(client)}` : ''}`,
     );
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -1,4 +1,10 @@
-import type { CaptureStatusView, ClientView, ConflictView, InboxFileView } from '@outpost/contracts';
+import type {
+  CaptureStatusView,
+  ClientView,
+  ConflictView,
+  InboxFileView,
+  RefusalView,
+} from '@outpost/contracts';
 
 /** A plain text table: a header row, then one row per record, columns padded to their widest cell. */
 export function table(headers: string[], rows: string[][]): string {
@@ -81,6 +87,25 @@ export function conflictsTable(conflicts: ConflictView[]): string {
       dash(c.column),
       c.winner,
       c.policy,
+    ]),
+  );
+}
+
+export function refusalsTable(refusals: RefusalView[]): string {
+  if (refusals.length === 0) return 'No refused changes.\n';
+  return table(
+    ['AT', 'CLIENT', 'USER', 'FILE', 'SEQ', 'OP', 'TABLE', 'ROW', 'CODE', 'REASON'],
+    refusals.map((r) => [
+      r.at,
+      r.client,
+      r.userLogin,
+      String(r.fileSeq),
+      String(r.txnSeq),
+      r.op,
+      r.table,
+      r.rowId,
+      r.code,
+      r.reason,
     ]),
   );
 }

@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { ClientWithSecret } from '@outpost/contracts';
 import { AdminApi, AdminApiError, type FetchFn } from './admin-api';
-import { captureText, clientsTable, conflictsTable, inboxTable } from './format';
+import { captureText, clientsTable, conflictsTable, inboxTable, refusalsTable } from './format';
 
 export interface CliIo {
   out(text: string): void;
@@ -143,6 +143,19 @@ export function buildProgram(io: CliIo): Command {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const status = await apiFrom(cmd, io).capture();
       io.out(opts.json ? json(status) : captureText(status));
+    });
+
+  const refusals = program
+    .command('refusals')
+    .description("laptops' changes the server refused (not visible to the user, not allowed by the schema)");
+  refusals
+    .command('list')
+    .description('list refused changes, newest first')
+    .option('--client <name>', 'only refusals of this client')
+    .option('--json', 'print JSON')
+    .action(async (opts: { client?: string; json?: boolean }, cmd: Command) => {
+      const list = await apiFrom(cmd, io).refusals(opts.client);
+      io.out(opts.json ? json(list) : refusalsTable(list));
     });
 
   return program;

@@ -120,6 +120,7 @@ describe('sync-agent commands', () => {
         serverInbox: null,
         waitingFor: ['1 local changes wait for the next "sync-agent sync" to be sent'],
         rejected: [],
+        refusals: [],
       });
       const query = await cli(['query', 'SELECT name FROM account']);
       expect(query.out).toBe('name\n-------\npending\n(1 row)\n');

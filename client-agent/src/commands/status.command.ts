@@ -26,6 +26,9 @@ function describe(s: AgentStatus): string {
       `  ${c.kind} ${c.table} ${c.rowId}${c.column ? `.${c.column}` : ''}: ${c.winner} won (${c.policy})`,
     );
   }
+  lines.push(`refused changes        ${s.refusals.length} (not applied by the server)`);
+  for (const r of s.refusals)
+    lines.push(`  seq ${r.txnSeq} ${r.op} ${r.table} ${r.rowId}: ${r.code}: ${r.reason}`);
   return `${lines.join('\n')}\n`;
 }
 

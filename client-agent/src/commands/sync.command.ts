@@ -34,7 +34,10 @@ export function describeSync(s: SyncSummary): string {
     `${t.files} files (${t.txns} changes, ${t.bytes} bytes)`;
   return (
     `uploaded ${part(s.uploaded)}, downloaded ${part(s.downloaded)}, ${s.conflicts} conflict${s.conflicts === 1 ? '' : 's'}` +
-    ` in ${(s.durationMs / 1000).toFixed(1)} s`
+    ` in ${(s.durationMs / 1000).toFixed(1)} s` +
+    (s.refused > 0
+      ? `; the server refused ${s.refused} of your change${s.refused === 1 ? '' : 's'} (your copy now shows the server's rows; see "sync-agent status")`
+      : '')
   );
 }
 

@@ -34,6 +34,7 @@ export const StateKey = {
   fileSeqBase: 'file_seq_base',
   /** The server's view of this client's uploads at the last sync (`GET /v1/inbox`). */
   serverInbox: 'server_inbox',
+  lastRefusals: 'last_refusals',
 } as const;
 export type StateKey = (typeof StateKey)[keyof typeof StateKey];
 

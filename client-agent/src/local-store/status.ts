@@ -1,4 +1,4 @@
-import type { ClientInboxResponse, ConflictView } from '@outpost/contracts';
+import type { ClientInboxResponse, ConflictView, RefusalView } from '@outpost/contracts';
 import { AgentConfig } from '../config/agent-config';
 import { LastSync } from '../sync/sync-session';
 import { LocalStore, StateKey } from './local-store';
@@ -23,6 +23,8 @@ export interface AgentStatus {
   waitingFor: string[];
   /** Files the administrator rejected: their changes were refused and the rows set back. */
   rejected: string[];
+  /** This laptop's changes the server refused, as of the last sync. */
+  refusals: RefusalView[];
 }
 
 export function readStatus(cfg: AgentConfig, store: LocalStore): AgentStatus {
@@ -41,6 +43,7 @@ export function readStatus(cfg: AgentConfig, store: LocalStore): AgentStatus {
     lastSync: store.getJsonState<LastSync>(StateKey.lastSync),
     conflicts: store.getJsonState<ConflictView[]>(StateKey.lastConflicts) ?? [],
     serverInbox: store.getJsonState<ClientInboxResponse>(StateKey.serverInbox),
+    refusals: store.getJsonState<RefusalView[]>(StateKey.lastRefusals) ?? [],
   };
   return { ...status, ...explainWaits(status) };
 }

@@ -6,6 +6,7 @@ import type {
   ClientInboxResponse,
   CloseSessionRequest,
   ConflictView,
+  RefusalView,
   DownloadAckRequest,
   DownloadListResponse,
   ErrorBody,
@@ -169,6 +170,11 @@ export class GatewayClient {
   /** Asks for a fresh extract of this client (a laptop set up again holds none of the current epoch). */
   async requestExtract(): Promise<void> {
     await this.json<unknown>('POST', 'v1/download/extract', undefined, [202, 200, 204]);
+  }
+
+  /** This client's changes the server did not apply, newest first. */
+  async refusals(): Promise<RefusalView[]> {
+    return this.json<RefusalView[]>('GET', 'v1/refusals', undefined, [200]);
   }
 
   async closeSession(req: CloseSessionRequest): Promise<void> {

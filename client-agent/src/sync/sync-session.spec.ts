@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DX_FORMAT, DX_VERSION, DxTransaction, writeDxFile } from '@outpost/dx-format';
-import type { ConflictView } from '@outpost/contracts';
+import { RefusalCode, type ConflictView } from '@outpost/contracts';
 import { agentPaths } from '../config/agent-config';
 import { runStatement } from '../local-store/sql';
 import { outboxFileName } from '../outbox/outbox';
@@ -77,6 +77,31 @@ describe('sync against a fake gateway', () => {
     expect((await cli('extract', '--max-per-file', '1')).code).toBe(0);
   };
 
+  it('tells of refused changes once, and keeps them for status', async () => {
+    gateway.refusals = [
+      {
+        id: 'r1',
+        at: '2026-01-01T00:00:00.000Z',
+        client: 'laptop-1',
+        userLogin: 'alice',
+        fileSeq: 1,
+        txnSeq: 1,
+        table: 'account',
+        rowId: '00000000-0000-4000-8000-000000000001',
+        op: 'update',
+        code: RefusalCode.NotVisible,
+        reason: 'user "alice" cannot change this row',
+      },
+    ];
+    const first = await cli('sync');
+    expect(first.out).toMatch(/the server refused 1 of your change /);
+    const again = await cli('sync', '--json');
+    expect(JSON.parse(again.out)).toMatchObject({ refused: 0 });
+    const status = await cli('status');
+    expect(status.out).toMatch(/refused changes +1 /);
+    expect(status.out).toMatch(/seq 1 update account 00000000-0000-4000-8000-000000000001: NOT_VISIBLE/);
+  });
+
   it('uploads only what the server lacks and prints the JSON summary', async () => {
     await twoOutboxFiles();
     const first = fs.readFileSync(path.join(agentPaths(folder.cfg.dir).outbox, outboxFileName(1)));
@@ -92,6 +117,7 @@ describe('sync against a fake gateway', () => {
       downloaded: { files: 0, txns: 0, bytes: 0 },
       alreadyOnServer: 1,
       conflicts: 0,
+      refused: 0,
       durationMs: expect.any(Number),
     });
     expect(fs.readdirSync(agentPaths(folder.cfg.dir).sent).sort()).toEqual([

@@ -1,5 +1,5 @@
 import { DX_VERSION } from '@outpost/dx-format';
-import type { ClientInboxResponse, ConflictView, SyncResult } from '@outpost/contracts';
+import type { ClientInboxResponse, ConflictView, RefusalView, SyncResult } from '@outpost/contracts';
 import { agentPaths, SyncConfig } from '../config/agent-config';
 import { AgentError, AgentErrorCode } from '../errors';
 import { DownloadApplier } from '../local-store/download-applier';
@@ -30,6 +30,8 @@ export interface SyncSummary {
   /** Upload files the server already held from an interrupted earlier sync. */
   alreadyOnServer: number;
   conflicts: number;
+  /** Changes of this laptop the server refused that this sync learned of. */
+  refused: number;
   durationMs: number;
 }
 
@@ -60,6 +62,7 @@ export async function runSync(cfg: SyncConfig, opts: SyncOptions): Promise<SyncS
       downloaded: empty(),
       alreadyOnServer: 0,
       conflicts: 0,
+      refused: 0,
       durationMs: 0,
     };
     let sessionOpen = false;
@@ -91,6 +94,7 @@ export async function runSync(cfg: SyncConfig, opts: SyncOptions): Promise<SyncS
       const conflicts = await client.conflicts();
       store.setJsonState(StateKey.lastConflicts, conflicts satisfies ConflictView[]);
       summary.conflicts = conflicts.length;
+      summary.refused = learnRefusals(store, await client.refusals());
       const result = syncResult(summary, true, null);
       await client.closeSession({ result });
       sessionOpen = false;
@@ -108,6 +112,13 @@ export async function runSync(cfg: SyncConfig, opts: SyncOptions): Promise<SyncS
       client.close();
     }
   });
+}
+
+/** Keeps the server's refusals for `status`; returns how many were not known before. */
+function learnRefusals(store: LocalStore, refusals: RefusalView[]): number {
+  const known = new Set((store.getJsonState<RefusalView[]>(StateKey.lastRefusals) ?? []).map((r) => r.id));
+  store.setJsonState(StateKey.lastRefusals, refusals);
+  return refusals.filter((r) => !known.has(r.id)).length;
 }
 
 function syncResult(summary: SyncSummary, ok: boolean, message: string | null): SyncResult {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
-import type { ClientInboxResponse, ConflictView, OutboundFileView } from '@outpost/contracts';
+import type { ClientInboxResponse, ConflictView, OutboundFileView, RefusalView } from '@outpost/contracts';
 
 /**
  * An in-process stand-in for the gateway's agent API, enough to exercise the agent's HTTP client:
@@ -23,6 +23,7 @@ export class FakeGateway {
   /** The server position a new session reports. */
   lastUploaded = { fileSeq: 0, txnSeq: 0 };
   extractRequests = 0;
+  refusals: RefusalView[] = [];
   /** Answer every request to this path with a JSON error. */
   failPath: { path: string; status: number; code: string } | null = null;
   private server = http.createServer((req, res) => void this.handle(req, res));
@@ -121,6 +122,7 @@ export class FakeGateway {
       this.extractRequests++;
       return send(202);
     }
+    if (req.method === 'GET' && url === '/v1/refusals') return send(200, this.refusals);
     if (req.method === 'DELETE' && url === '/v1/sessions/current') {
       this.closedWith = JSON.parse(body.toString());
       return send(204);

@@ -104,7 +104,8 @@ export interface ClientWithSecret {
   secret: string;
 }
 
-export type InboxFileStatus = 'received' | 'applied' | 'quarantined' | 'rejected';
+/** refused: the file named another user; rejected: an administrator skipped it. Both move the client past the file. */
+export type InboxFileStatus = 'received' | 'applied' | 'quarantined' | 'refused' | 'rejected';
 export interface InboxFileView {
   client: string;
   fileSeq: number;
@@ -135,7 +136,13 @@ export interface ConflictView {
   serverOrigin: string | null;
   clientOrigin: string;
   serverAt: string | null;
+  /** The change time the laptop gave. */
   clientAt: string;
+  /**
+   * Set when the laptop's time was later than the server received its file: latest-wins compared
+   * this time instead, so a laptop clock set in the future cannot win for ever.
+   */
+  clientAtClamped?: string | null;
   policy: string;
   winner: 'server' | 'client';
 }

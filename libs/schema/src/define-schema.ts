@@ -8,6 +8,7 @@ import {
   TableDef,
   TableDefInput,
   VisibilityRule,
+  WriteRules,
 } from './types';
 
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
@@ -46,10 +47,22 @@ export function defineSchema(input: SchemaDefInput): Schema {
     visibility: t.visibility,
     conflict: { update: t.conflict?.update ?? 'server-wins', delete: t.conflict?.delete ?? 'delete-wins' },
     uniqueKey: t.uniqueKey && t.uniqueKey.length > 0 ? t.uniqueKey : null,
+    write: writeRules(t),
     allColumns: [...t.columns, ...SYNC_COLUMNS],
   }));
   const byName = new Map(tables.map((t) => [t.name, t]));
   return { name: input.name, version: input.version, tables, table: (name) => byName.get(name) };
+}
+
+function writeRules(table: TableDefInput): WriteRules {
+  const reference = table.visibility.some((rule) => 'everyone' in rule);
+  const allowed = !reference;
+  return {
+    insert: table.write?.insert ?? allowed,
+    update: table.write?.update ?? allowed,
+    delete: table.write?.delete ?? allowed,
+    handOff: table.write?.handOff ?? false,
+  };
 }
 
 function checkTable(table: TableDefInput, problems: string[]): void {
@@ -68,6 +81,11 @@ function checkTable(table: TableDefInput, problems: string[]): void {
   }
   for (const key of table.uniqueKey ?? []) {
     if (!names.has(key)) problems.push(`${where}: uniqueKey names unknown column "${key}"`);
+  }
+  for (const [flag, value] of Object.entries(table.write ?? {})) {
+    if (!['insert', 'update', 'delete', 'handOff'].includes(flag))
+      problems.push(`${where}: write has unknown flag "${flag}" (insert, update, delete, handOff)`);
+    else if (typeof value !== 'boolean') problems.push(`${where}: write.${flag} must be true or false`);
   }
   const policy = table.conflict;
   if (policy?.update && !['server-wins', 'client-wins', 'latest-wins'].includes(policy.update)) {

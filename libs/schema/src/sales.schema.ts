@@ -8,6 +8,9 @@ import { defineSchema } from './define-schema';
  * Siebel Remote's server-wins and delete-wins; an account's details are best known by the rep who
  * last visited (client-wins); contact details go to the latest edit, and a contact deleted at the
  * office but updated in the field comes back (its details are worth more than the delete).
+ *
+ * Writes follow visibility (a rep changes only what the rep sees); an opportunity may be handed
+ * to a colleague from the field, which takes it out of the rep's own visibility.
  */
 export const salesSchema = defineSchema({
   name: 'sales',
@@ -55,6 +58,7 @@ export const salesSchema = defineSchema({
         { via: { table: 'opportunity_team', fk: 'opportunity_id', userColumn: 'user_login' } },
       ],
       conflict: { update: 'server-wins', delete: 'delete-wins' },
+      write: { handOff: true },
     },
     {
       name: 'opportunity_team',

@@ -32,6 +32,22 @@ export interface ConflictPolicy {
   delete: DeleteConflictPolicy;
 }
 
+/**
+ * What a laptop may write in a table, checked on the server in the transaction that applies its
+ * file, against the client's user and the table's visibility. Whatever the flags say, a laptop may
+ * change or delete only rows its user could see before the change, may insert only rows its user
+ * sees afterwards (through the row's own columns or a parent it could already see), and never makes
+ * a row it could not see visible to itself (joining another user's team, pointing a row at someone
+ * else's parent).
+ */
+export interface WriteRules {
+  insert: boolean;
+  update: boolean;
+  delete: boolean;
+  /** An update may take a row out of its user's visibility, e.g. reassign an opportunity to a colleague. */
+  handOff: boolean;
+}
+
 export interface TableDefInput {
   name: string;
   /** Business columns; `id uuid` must be first. row_version, updated_at and sync_conflict_of are added. */
@@ -40,6 +56,11 @@ export interface TableDefInput {
   conflict?: Partial<ConflictPolicy>;
   /** Business key: a second row with the same key is kept and marked as a conflict, never refused. */
   uniqueKey?: string[];
+  /**
+   * Defaults: insert, update and delete allowed within visibility, no hand-off; a table visible to
+   * everyone (reference data) is read-only for laptops unless it says otherwise.
+   */
+  write?: Partial<WriteRules>;
 }
 
 export interface SchemaDefInput {
@@ -49,8 +70,9 @@ export interface SchemaDefInput {
   tables: TableDefInput[];
 }
 
-export interface TableDef extends Required<Omit<TableDefInput, 'conflict' | 'uniqueKey'>> {
+export interface TableDef extends Required<Omit<TableDefInput, 'conflict' | 'uniqueKey' | 'write'>> {
   conflict: ConflictPolicy;
+  write: WriteRules;
   uniqueKey: string[] | null;
   /** Business columns followed by the sync columns, in table order. */
   allColumns: ColumnDef[];

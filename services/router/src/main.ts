@@ -1,16 +1,15 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { queueName } from '@outpost/contracts';
-import { schemas, type Schema } from '@outpost/schema';
 import { migrate } from '@outpost/server-db';
 import {
   AmqpProbe,
   closeOnSignals,
-  ConfigError,
   postgresCheck,
   rmqServerOptions,
   RmqStatusCheck,
   s3Check,
+  schemaNamed,
   startHealthServer,
 } from '@outpost/server-kit';
 import { RouterDatabase } from './database/router-database';
@@ -19,19 +18,6 @@ import { AppModule } from './app.module';
 import { CaptureService } from './capture/capture.service';
 import { loadRouterConfig } from './config/router.config';
 import { RouteLoop } from './routing/route-loop';
-
-function schemaNamed(name: string): Schema {
-  const schema = (schemas as Record<string, Schema>)[name];
-  if (!schema) {
-    throw new ConfigError([
-      {
-        env: 'SCHEMA',
-        problem: `unknown schema "${name}" (expected one of ${Object.keys(schemas).join(', ')})`,
-      },
-    ]);
-  }
-  return schema;
-}
 
 async function main(): Promise<void> {
   const config = loadRouterConfig();

@@ -1,7 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { HealthModule } from '@outpost/server-kit';
 import { ConflictsController } from './conflicts/conflicts.controller';
+import { ClientVisibility } from './conflicts/client-visibility';
 import { ConflictsRepository } from './conflicts/conflicts.repository';
+import { RefusalsRepository } from './conflicts/refusals.repository';
 import { DownloadController } from './download/download.controller';
 import { DownloadService } from './download/download.service';
 import { OutboundRepository } from './download/outbound.repository';
@@ -38,6 +40,8 @@ export class AgentModule {
         OutboundRepository,
         ConflictsRepository,
         InboxStateRepository,
+        RefusalsRepository,
+        ClientVisibility,
       ],
     };
   }

@@ -35,6 +35,7 @@ export const gatewayConfigSpec = {
     'a PEM certificate (chain) file; with TLS_KEY_FILE both ports serve HTTPS',
   ),
   tlsKeyFile: optionalFile('TLS_KEY_FILE', 'the PEM private key file of TLS_CERT_FILE'),
+  schema: sharedVars.schema,
 };
 export type GatewayConfig = ConfigOf<typeof gatewayConfigSpec>;
 

@@ -57,8 +57,9 @@ describe('compileVisibility', () => {
   });
 
   it('lists every unknown table and column of a hand-built schema', () => {
-    const table = (def: Omit<TableDef, 'conflict' | 'uniqueKey' | 'allColumns'>): TableDef => ({
+    const table = (def: Omit<TableDef, 'conflict' | 'uniqueKey' | 'allColumns' | 'write'>): TableDef => ({
       ...def,
+      write: { insert: true, update: true, delete: true, handOff: false },
       conflict: { update: 'server-wins', delete: 'delete-wins' },
       uniqueKey: null,
       allColumns: def.columns,

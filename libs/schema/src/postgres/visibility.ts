@@ -50,6 +50,10 @@ export interface VisibilityPlan {
   forwardLoginsSql(table: string): string;
   /** `$1 text` user login → `(id uuid)`: every row of `table` that user sees (CTEs in rule order). */
   inverseIdsSql(table: string): string;
+  /** `$1 uuid[]`, `$2 text` user login → `(row_id text)`: which of these rows that user sees now. */
+  visibleToLoginSql(table: string): string;
+  /** Columns of `table` its own visibility rules read (user columns and parent foreign keys). */
+  ownVisibilityColumns(table: string): readonly string[];
 }
 
 const q = (ident: string): string => `"${ident}"`;
@@ -132,6 +136,7 @@ class CompiledVisibility implements VisibilityPlan {
   private readonly forwardCache = new Map<string, string>();
   private readonly loginsCache = new Map<string, string>();
   private readonly inverseCache = new Map<string, string>();
+  private readonly loginCache = new Map<string, string>();
 
   constructor(private readonly schema: Schema) {
     this.tableOrder = schema.tables.map((t) => t.name);
@@ -171,6 +176,23 @@ class CompiledVisibility implements VisibilityPlan {
         `SELECT DISTINCT v.row_id::text AS row_id, c.name AS client FROM (${this.forwardLoginsSql(table)}) v ` +
         `JOIN sync_client c ON c.user_login = v.user_login AND c.status = 'active'`,
     );
+  }
+
+  visibleToLoginSql(table: string): string {
+    return cached(
+      this.loginCache,
+      table,
+      () =>
+        `SELECT DISTINCT v.row_id::text AS row_id FROM (${this.forwardLoginsSql(table)}) v WHERE v.user_login = $2`,
+    );
+  }
+
+  ownVisibilityColumns(table: string): readonly string[] {
+    return this.def(table).visibility.flatMap((rule) => {
+      if ('userColumn' in rule) return [rule.userColumn];
+      if ('parent' in rule) return [rule.parent.fk];
+      return [];
+    });
   }
 
   inverseIdsSql(table: string): string {

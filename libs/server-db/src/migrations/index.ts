@@ -9,6 +9,7 @@ import { SyncRouter1760000000700 } from './1760000000700-sync-router';
 import { SyncInboxDeadEnds1760000002100 } from './1760000002100-sync-inbox-dead-ends';
 import { LogicalCapture1760000002400 } from './1760000002400-logical-capture';
 import { SyncClientCredentialEpoch1760000009100 } from './1760000009100-sync-client-credential-epoch';
+import { SyncRefusal1760000002200 } from './1760000002200-sync-refusal';
 
 /**
  * Every migration of the one server database. TypeORM runs them in the order of the 13-digit
@@ -26,4 +27,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   SyncInboxDeadEnds1760000002100,
   LogicalCapture1760000002400,
   SyncClientCredentialEpoch1760000009100,
+  SyncRefusal1760000002200,
 ];

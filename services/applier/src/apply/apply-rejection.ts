@@ -1,3 +1,5 @@
+import type { RefusalCode } from '@outpost/contracts';
+
 /**
  * A file the applier refuses for good: it is quarantined with this message as the reason, and the
  * client's later files wait behind it. Anything else thrown while applying is treated as transient.
@@ -33,4 +35,19 @@ export enum ApplyRejectionCode {
   ObjectMissing = 'OBJECT_MISSING',
   /** Any other error, repeated the same way as many times as the applier allows. */
   RepeatedFailure = 'REPEATED_FAILURE',
+}
+
+/**
+ * Every change of the file is refused, not quarantined: the client's position moves past it, its
+ * changes are recorded as refused and its laptop converges to the server's rows. The file itself
+ * is well formed; what it says is not allowed (it names another user).
+ */
+export class FileRefusal extends Error {
+  constructor(
+    readonly code: RefusalCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'FileRefusal';
+  }
 }

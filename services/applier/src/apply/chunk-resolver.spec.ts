@@ -1,7 +1,7 @@
 import type { DxUploadTransaction } from '@outpost/dx-format';
 import { defineSchema } from '@outpost/schema';
 import { ApplyRejection } from './apply-rejection';
-import { markDuplicateKeys, resolveChunk, rowKey, type ServerRow } from './chunk-resolver';
+import { indexTxn, markDuplicateKeys, resolveChunk, rowKey, type ServerRow } from './chunk-resolver';
 
 const schema = defineSchema({
   name: 'policies',
@@ -61,7 +61,7 @@ const update = (
 function run(loaded: Map<string, ServerRow>, txs: DxUploadTransaction[]) {
   return resolveChunk(
     { schema, client: 'laptop-a', loaded, recentOrigins: new Map() },
-    txs.map((tx, index) => ({ index, tx })),
+    txs.map((tx, index) => ({ index, tx, at: tx.at })),
   );
 }
 
@@ -94,6 +94,24 @@ describe('resolveChunk', () => {
     expect(earlier.outcomes[0].after?.values.title).toBe('server');
     expect(earlier.conflicts[0].winner).toBe('server');
     expect(earlier.outcomes[0].echo).toBe(true);
+  });
+
+  it('latest-wins never trusts a laptop time later than the receipt of its file, and records the clamp', () => {
+    const loaded = new Map([[rowKey('memo', ID), server({ title: 'server' }, '2024-05-01T12:00:00.000Z')]]);
+    const future = update('memo', { title: ['base', 'client'] }, '9999-01-01T00:00:00.000Z');
+    const received = new Date('2024-05-01T11:00:00.000Z');
+    const { outcomes, conflicts } = resolveChunk(
+      { schema, client: 'laptop-a', loaded, recentOrigins: new Map() },
+      [indexTxn(0, future, received)],
+    );
+    expect(outcomes[0].after?.values.title).toBe('server');
+    expect(conflicts[0]).toMatchObject({
+      winner: 'server',
+      clientAt: '9999-01-01T00:00:00.000Z',
+      clientAtClamped: '2024-05-01T11:00:00.000Z',
+    });
+    const honest = indexTxn(0, update('memo', {}, '2024-05-01T10:00:00.000Z'), received);
+    expect(honest.at).toBe('2024-05-01T10:00:00.000Z');
   });
 
   it('resurrects a deleted row from the client values when every required column has one', () => {

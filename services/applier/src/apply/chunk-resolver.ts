@@ -47,7 +47,10 @@ export interface ConflictRecord {
   serverValue: unknown;
   clientValue: unknown;
   serverAt: string | null;
+  /** The change time the laptop gave. */
   clientAt: string;
+  /** The time latest-wins compared instead, when the laptop's was after the file's receipt. */
+  clientAtClamped: string | null;
   policy: string;
   winner: 'server' | 'client';
 }
@@ -56,6 +59,17 @@ export interface IndexedTxn {
   /** 0-based index in the file. */
   index: number;
   tx: DxUploadTransaction;
+  /**
+   * The change time the server trusts: the laptop's `at`, but never later than the server received
+   * the file, so a laptop clock set in the future cannot win latest-wins for ever.
+   */
+  at: string;
+}
+
+/** A transaction with its trusted change time (see IndexedTxn.at). */
+export function indexTxn(index: number, tx: DxUploadTransaction, receivedAt: Date): IndexedTxn {
+  const at = Date.parse(tx.at) > receivedAt.getTime() ? receivedAt.toISOString() : tx.at;
+  return { index, tx, at };
 }
 
 export interface ChunkContext {
@@ -166,7 +180,7 @@ class TxnResolver {
    */
   private insert(row: DxRow): void {
     if (!this.st.after) {
-      this.st.after = { values: row, conflictOf: null, changedAt: this.t.tx.at };
+      this.st.after = { values: row, conflictOf: null, changedAt: this.t.at };
       return;
     }
     for (const col of this.table.columns) {
@@ -183,7 +197,7 @@ class TxnResolver {
       const currentKey = dxKey(change.col, current);
       if (currentKey === dxKey(change.col, change.old)) {
         this.st.after.values[change.col.name] = change.new;
-        this.st.after.changedAt = this.t.tx.at;
+        this.st.after.changedAt = this.t.at;
       } else if (currentKey !== dxKey(change.col, change.new)) this.conflict(change.col, current, change.new);
     }
   }
@@ -204,7 +218,7 @@ class TxnResolver {
         (c) => c.name === 'id' || c.nullable || values[c.name] !== null,
       );
       if (complete) {
-        this.st.after = { values, conflictOf: null, changedAt: this.t.tx.at };
+        this.st.after = { values, conflictOf: null, changedAt: this.t.at };
         winner = 'client';
       }
     }
@@ -245,13 +259,13 @@ class TxnResolver {
         break;
       case 'latest-wins': {
         const serverAt = this.st.before ? Date.parse(this.st.before.updatedAt) : -Infinity;
-        winner = Date.parse(this.t.tx.at) > serverAt ? 'client' : 'server';
+        winner = Date.parse(this.t.at) > serverAt ? 'client' : 'server';
         break;
       }
     }
     if (winner === 'client' && this.st.after) {
       this.st.after.values[col.name] = client;
-      this.st.after.changedAt = this.t.tx.at;
+      this.st.after.changedAt = this.t.at;
     } else this.st.echo = true;
     this.record('update-update', col.name, server, client, policy, winner);
   }
@@ -273,6 +287,7 @@ class TxnResolver {
       clientValue,
       serverAt: this.st.before?.updatedAt ?? null,
       clientAt: this.t.tx.at,
+      clientAtClamped: this.t.at === this.t.tx.at ? null : this.t.at,
       policy,
       winner,
     });
@@ -419,6 +434,7 @@ export function markDuplicateKeys(
       clientValue: { id: o.id, ...keyValues },
       serverAt: null,
       clientAt: txnAt(o.lastTxnIndex),
+      clientAtClamped: null,
       policy: 'keep-both',
       winner: 'server',
     });

@@ -15,10 +15,12 @@ import {
   type TableDef,
 } from '@outpost/schema';
 import { captureBarrier } from '@outpost/server-db';
-import { ApplyRejection, ApplyRejectionCode } from './apply-rejection';
+import { RefusalCode } from '@outpost/contracts';
+import { ApplyRejection, ApplyRejectionCode, FileRefusal } from './apply-rejection';
 import { emitCaptureMessage } from './capture-message';
 import {
   businessKey,
+  indexTxn,
   keyCandidates,
   markDuplicateKeys,
   resolveChunk,
@@ -30,11 +32,16 @@ import {
   type ServerRow,
 } from './chunk-resolver';
 import { TableSql } from './table-sql';
+import { WriteGuard, type Refusal } from './write-guard';
 
 export interface InboxFile {
   client: string;
   fileSeq: number;
   objectKey: string;
+  /** The registered user of the client: every change is authorized for this user. */
+  user: string;
+  /** When the server received the file: the latest change time it trusts. */
+  receivedAt: Date;
 }
 
 export interface ApplyPosition {
@@ -47,6 +54,7 @@ export interface FileApplyResult {
   txnCount: number;
   conflicts: number;
   echoes: number;
+  refused: number;
 }
 
 export interface FileApplierOptions {
@@ -77,18 +85,20 @@ export class FileApplier {
 
   constructor(
     private readonly schema: Schema,
+    private readonly guard: WriteGuard,
     private readonly options: FileApplierOptions,
   ) {
     this.tables = new Map(schema.tables.map((t) => [t.name, new TableSql(t)]));
   }
 
+  /** Throws FileRefusal when the whole file must be refused, ApplyRejection when it can never apply. */
   async apply(
     db: PoolClient,
     file: InboxFile,
     position: ApplyPosition,
     input: Readable,
   ): Promise<FileApplyResult> {
-    const run = new FileRun(this.schema, this.tables, this.options, db, file);
+    const run = new FileRun(this.schema, this.tables, this.guard, this.options, db, file);
     try {
       return await run.apply(input, position);
     } catch (err) {
@@ -121,11 +131,15 @@ class FileRun {
   /** Rows this run deleted, with their last values (for a resurrect in a later chunk). */
   private readonly ownDeletes = new Map<string, DxRow>();
   private conflictCount = 0;
+  private refusedCount = 0;
   private chunksWritten = 0;
+  /** Rows whose insert was refused earlier in the file: their later changes cannot apply either. */
+  private readonly followed = new Set<string>();
 
   constructor(
     private readonly schema: Schema,
     private readonly tables: Map<string, TableSql>,
+    private readonly guard: WriteGuard,
     private readonly options: FileApplierOptions,
     private readonly db: PoolClient,
     private readonly file: InboxFile,
@@ -147,7 +161,15 @@ class FileRun {
         );
       }
       expected += 1;
-      chunk.push({ index, tx: tx as DxUploadTransaction });
+      const upload = tx as DxUploadTransaction;
+      if (upload.user !== this.file.user) {
+        throw new FileRefusal(
+          RefusalCode.ForgedUser,
+          `file ${describe(this.file)} transaction #${index} (seq ${tx.seq}) names user "${String(upload.user)}", but client "${this.file.client}" is registered for user "${this.file.user}"; no change of the file was applied`,
+        );
+      }
+      chunk.push(indexTxn(index, upload, this.file.receivedAt));
+
       index += 1;
       if (chunk.length >= this.options.chunkTxns) {
         await this.applyChunk(chunk);
@@ -158,7 +180,13 @@ class FileRun {
     // Iteration completed: the trailer's checksum and counts held, the data above can be committed.
     await this.finish(position, index > 0 ? header.lastSeq : null);
     if (index > 0) await this.writeEchoes(header.lastSeq);
-    return { header, txnCount: index, conflicts: this.conflictCount, echoes: this.echoes.size };
+    return {
+      header,
+      txnCount: index,
+      conflicts: this.conflictCount,
+      echoes: this.echoes.size,
+      refused: this.refusedCount,
+    };
   }
 
   private checkHeader(header: DxHeader, position: ApplyPosition): void {
@@ -183,20 +211,44 @@ class FileRun {
     }
   }
 
-  private async applyChunk(txns: IndexedTxn[]): Promise<void> {
-    const loaded = await this.loadRows(txns);
-    const recentOrigins = await this.loadRecentOrigins(txns, loaded);
-    const deleted = await this.loadDeletedRows(txns, loaded);
-    const { outcomes, conflicts } = resolveChunk(
-      { schema: this.schema, client: this.file.client, loaded, recentOrigins, deleted },
-      txns,
-    );
-    const atOf = new Map(txns.map((t) => [t.index, t.tx.at]));
-    const holders = await this.loadKeyHolders(outcomes);
-    conflicts.push(...markDuplicateKeys(outcomes, holders, (i) => atOf.get(i) ?? new Date().toISOString()));
+  /**
+   * One chunk: authorize, resolve and write, inside a savepoint. A change refused on the written
+   * state rolls the savepoint back and the chunk is resolved again without it, so the rows a
+   * refused change touched are never written (the loaded rows stay locked across the retry).
+   */
+  private async applyChunk(all: IndexedTxn[]): Promise<void> {
+    const loaded = await this.loadRows(all);
+    const refused = new Map<number, Refusal>();
+    const seenBefore = await this.guard.seen(this.db, this.file.user, this.loadedIds(all, loaded));
+    for (const r of this.guard.before(all, loaded, seenBefore, this.followed)) refused.set(r.txn.index, r);
+    let resolved: Resolved;
+    for (;;) {
+      const txns = all.filter((t) => !refused.has(t.index));
+      resolved = await this.resolve(txns, loaded);
+      if (txns.length === 0) break;
+      const targets = this.guard.targets(resolved.outcomes);
+      const targetsBefore = await this.guard.seen(this.db, this.file.user, targets);
+      await this.db.query('SAVEPOINT outpost_chunk');
+      await this.write(this.statements(resolved.outcomes));
+      const seenAfter = await this.guard.seen(
+        this.db,
+        this.file.user,
+        merge(targets, this.survivingIds(resolved.outcomes)),
+      );
+      const late = this.guard.after(txns, resolved.outcomes, union(seenBefore, targetsBefore), seenAfter);
+      if (late.length === 0) {
+        await this.db.query('RELEASE SAVEPOINT outpost_chunk');
+        break;
+      }
+      await this.db.query('ROLLBACK TO SAVEPOINT outpost_chunk');
+      // The origin message of the rolled-back writes went with them.
+      this.originUser = undefined;
+      for (const r of late) refused.set(r.txn.index, r);
+    }
+    const { outcomes, conflicts } = resolved;
     const origins = await this.lastOrigins(conflicts);
     await this.recordConflicts(conflicts, origins);
-    await this.write(this.statements(outcomes));
+    await this.recordRefusals([...refused.values()], loaded);
     for (const o of outcomes) {
       const key = rowKey(o.table.name, o.id);
       if (o.echo) this.echoes.set(key, { table: o.table, id: o.id, user: o.user });
@@ -207,6 +259,75 @@ class FileRun {
     this.conflictCount += conflicts.length;
     this.chunksWritten += 1;
     await this.options.afterChunk?.(this.chunksWritten);
+  }
+
+  /** Conflict resolution of the allowed transactions against the loaded rows, duplicate keys marked. */
+  private async resolve(txns: IndexedTxn[], loaded: Map<string, ServerRow>): Promise<Resolved> {
+    const recentOrigins = await this.loadRecentOrigins(txns, loaded);
+    const deleted = await this.loadDeletedRows(txns, loaded);
+    const { outcomes, conflicts } = resolveChunk(
+      { schema: this.schema, client: this.file.client, loaded, recentOrigins, deleted },
+      txns,
+    );
+    const atOf = new Map(txns.map((t) => [t.index, t.tx.at]));
+    const holders = await this.loadKeyHolders(outcomes);
+    conflicts.push(...markDuplicateKeys(outcomes, holders, (i) => atOf.get(i) ?? new Date().toISOString()));
+    return { outcomes, conflicts };
+  }
+
+  /** The rows of the chunk the server holds, by table: whether the user sees them decides who may touch them. */
+  private loadedIds(txns: IndexedTxn[], loaded: Map<string, ServerRow>): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    for (const { tx } of txns) {
+      if (!loaded.has(rowKey(tx.table, tx.id))) continue;
+      let ids = out.get(tx.table);
+      if (!ids) out.set(tx.table, (ids = new Set()));
+      ids.add(tx.id);
+    }
+    return out;
+  }
+
+  private survivingIds(outcomes: RowOutcome[]): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    for (const o of outcomes) {
+      if (!o.after) continue;
+      let ids = out.get(o.table.name);
+      if (!ids) out.set(o.table.name, (ids = new Set()));
+      ids.add(o.id);
+    }
+    return out;
+  }
+
+  /**
+   * Refused changes are recorded in the file's transaction, and the rows they touched go back to
+   * the laptop as the server holds them (or are taken from it), so its copy converges.
+   */
+  private async recordRefusals(refusals: Refusal[], loaded: Map<string, ServerRow>): Promise<void> {
+    if (refusals.length === 0) return;
+    refusals.sort((a, b) => a.txn.index - b.txn.index);
+    for (const { txn } of refusals) {
+      const key = rowKey(txn.tx.table, txn.tx.id);
+      if (txn.tx.op === 'insert' && !loaded.has(key)) this.followed.add(key);
+      const table = this.schema.table(txn.tx.table);
+      if (table && UUID.test(txn.tx.id)) this.echoes.set(key, { table, id: txn.tx.id, user: this.file.user });
+    }
+    await this.db.query(
+      `INSERT INTO sync_refusal (client, user_login, file_seq, txn_seq, table_name, row_id, op, code, reason)
+       SELECT $1, $2, $3, s, t, r, o, c, m
+         FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) AS x(s, t, r, o, c, m)`,
+      [
+        this.file.client,
+        this.file.user,
+        this.file.fileSeq,
+        refusals.map((r) => r.txn.tx.seq),
+        refusals.map((r) => String(r.txn.tx.table)),
+        refusals.map((r) => String(r.txn.tx.id)),
+        refusals.map((r) => String(r.txn.tx.op)),
+        refusals.map((r) => r.code),
+        refusals.map((r) => r.reason),
+      ],
+    );
+    this.refusedCount += refusals.length;
   }
 
   private idsByTable(txns: IndexedTxn[]): Map<TableSql, string[]> {
@@ -411,11 +532,11 @@ class FileRun {
     if (conflicts.length === 0) return;
     await this.db.query(
       `INSERT INTO sync_conflict (kind, table_name, row_id, column_name, server_value, client_value, server_origin,
-                                  client_origin, server_at, client_at, policy, winner, client_file_seq)
-       SELECT k, t, r, c, sv, cv, so, $8, sa, ca, p, w, $13
+                                  client_origin, server_at, client_at, policy, winner, client_file_seq, client_at_clamped)
+       SELECT k, t, r, c, sv, cv, so, $8, sa, ca, p, w, $13, cc
          FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[],
-                     $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[])
-           AS x(k, t, r, c, sv, cv, so, sa, ca, p, w)`,
+                     $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[], $14::timestamptz[])
+           AS x(k, t, r, c, sv, cv, so, sa, ca, p, w, cc)`,
       [
         conflicts.map((c) => c.kind),
         conflicts.map((c) => c.table),
@@ -430,6 +551,7 @@ class FileRun {
         conflicts.map((c) => c.policy),
         conflicts.map((c) => c.winner),
         this.file.fileSeq,
+        conflicts.map((c) => c.clientAtClamped),
       ],
     );
   }
@@ -491,6 +613,25 @@ class FileRun {
 const CAPTURE_WAIT_MS = 5_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface Resolved {
+  outcomes: RowOutcome[];
+  conflicts: ConflictRecord[];
+}
+
+function union(a: ReadonlySet<string>, b: ReadonlySet<string>): Set<string> {
+  return new Set([...a, ...b]);
+}
+
+function merge(a: Map<string, Set<string>>, b: Map<string, Set<string>>): Map<string, Set<string>> {
+  const out = new Map([...a].map(([k, v]) => [k, new Set(v)]));
+  for (const [k, v] of b) {
+    const ids = out.get(k);
+    if (ids) for (const id of v) ids.add(id);
+    else out.set(k, new Set(v));
+  }
+  return out;
+}
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);

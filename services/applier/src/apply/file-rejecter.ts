@@ -1,16 +1,25 @@
 import type { Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
 import { DxFormatError, DxReader } from '@outpost/dx-format';
+import type { RefusalCode } from '@outpost/contracts';
 import type { Schema } from '@outpost/schema';
 import { emitCaptureMessage } from './capture-message';
 import type { ApplyPosition, InboxFile } from './file-applier';
 
-/** A quarantined file an administrator chose to skip, with what the inbox row knows of it. */
+/** A file skipped whole, with what the inbox row knows of it. */
 export interface RejectedFile extends InboxFile {
   /** The last client transaction seq the file carries (from its inbox row). */
   lastSeq: number;
-  /** The administrator's reason. */
-  rejection: string;
+}
+
+/**
+ * Why the file is skipped: `rejected` by an administrator (a quarantined file), or `refused` by
+ * the server (it names another user). Every change read from it is recorded as refused with `code`.
+ */
+export interface Skip {
+  status: 'rejected' | 'refused';
+  code: RefusalCode;
+  reason: string;
 }
 
 export interface FileRejectResult {
@@ -27,7 +36,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 interface Touched {
   table: string;
   id: string;
-  user: string;
+  seq: number;
+  op: string;
 }
 
 /**
@@ -35,8 +45,9 @@ interface Touched {
  * lost: the client's position moves past it (its transaction seqs too), a confirm (a capture
  * message, as for an applied file) lets the laptop drop those changes from its log, and an echo
  * for every row the file touched makes the router send the laptop the server's row (or a delete
- * where the server has none), so the laptop converges to the server's state. The file's changes stay on record: its row says `rejected`, with
- * the quarantine reason and the administrator's, and its object stays under quarantine/.
+ * where the server has none), so the laptop converges to the server's state. The file's changes
+ * stay on record: its row says `rejected` or `refused` with the reason, each change it carried is in
+ * sync_refusal, and the object is kept.
  */
 export class FileRejecter {
   private readonly tables: Map<string, string>;
@@ -50,23 +61,28 @@ export class FileRejecter {
     file: RejectedFile,
     position: ApplyPosition,
     input: Readable | null,
+    skip: Skip,
   ): Promise<FileRejectResult> {
     const txnSeq = Math.max(position.txnSeq, file.lastSeq);
     await emitCaptureMessage(db, { kind: 'confirm', client: file.client, upTo: txnSeq });
     let echoes = 0;
     let readable = true;
     let batch = new Map<string, Touched>();
+    let refused: Touched[] = [];
     const flush = async () => {
-      echoes += await this.writeEchoes(db, file.client, txnSeq, [...batch.values()]);
+      echoes += await this.writeEchoes(db, file, txnSeq, [...batch.values()]);
+      await this.recordRefusals(db, file, skip, refused);
       batch = new Map();
+      refused = [];
     };
     if (input === null) readable = false;
     else {
       try {
         for await (const tx of DxReader.open(input)) {
-          if (!this.tables.has(tx.table) || !UUID.test(tx.id)) continue;
-          batch.set(`${tx.table}\u0000${tx.id}`, { table: tx.table, id: tx.id, user: tx.user });
-          if (batch.size >= ECHO_BATCH) await flush();
+          const touched = { table: String(tx.table), id: String(tx.id), seq: tx.seq, op: String(tx.op) };
+          refused.push(touched);
+          if (this.tables.has(tx.table) && UUID.test(tx.id)) batch.set(`${tx.table}\u0000${tx.id}`, touched);
+          if (refused.length >= ECHO_BATCH) await flush();
         }
       } catch (err) {
         // A broken file is a usual reason to reject one: echo what could be read and skip the rest.
@@ -79,15 +95,41 @@ export class FileRejecter {
     await db.query(
       `WITH position AS (
          UPDATE sync_apply_position SET file_seq = $2, txn_seq = $3, updated_at = now() WHERE client = $1)
-       UPDATE sync_inbox_file SET status = 'rejected', applied_at = now() WHERE client = $1 AND file_seq = $2`,
-      [file.client, file.fileSeq, txnSeq],
+       UPDATE sync_inbox_file SET status = $4, applied_at = now(),
+                                  reason = coalesce(reason || '; ', '') || $5
+        WHERE client = $1 AND file_seq = $2`,
+      [file.client, file.fileSeq, txnSeq, skip.status, `${skip.code}: ${skip.reason}`],
     );
     return { echoes, readable };
   }
 
+  private async recordRefusals(
+    db: PoolClient,
+    file: RejectedFile,
+    skip: Skip,
+    rows: Touched[],
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    await db.query(
+      `INSERT INTO sync_refusal (client, user_login, file_seq, txn_seq, table_name, row_id, op, code, reason)
+       SELECT $1, $2, $3, s, t, r, o, $7, $8 FROM unnest($4::bigint[], $5::text[], $6::text[], $9::text[]) AS x(s, t, r, o)`,
+      [
+        file.client,
+        file.user,
+        file.fileSeq,
+        rows.map((r) => r.seq),
+        rows.map((r) => r.table),
+        rows.map((r) => r.id),
+        skip.code,
+        skip.reason,
+        rows.map((r) => r.op),
+      ],
+    );
+  }
+
   private async writeEchoes(
     db: PoolClient,
-    client: string,
+    file: RejectedFile,
     txnSeq: number,
     rows: Touched[],
   ): Promise<number> {
@@ -104,13 +146,13 @@ export class FileRejecter {
     }
     await emitCaptureMessage(db, {
       kind: 'echo',
-      client,
+      client: file.client,
       upTo: txnSeq,
       rows: rows.map((r) => ({
         table: r.table,
         id: r.id,
         op: present.has(`${r.table}\u0000${r.id}`) ? 'update' : 'delete',
-        user: r.user,
+        user: file.user,
       })),
     });
     return rows.length;

@@ -1,23 +1,27 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
-import { patterns, type RouterKickEvent } from '@outpost/contracts';
-import type { Schema } from '@outpost/schema';
+import { patterns, RefusalCode, type RouterKickEvent } from '@outpost/contracts';
+import { compileVisibility, type Schema } from '@outpost/schema';
 import { EventPublisher } from '@outpost/server-kit';
 import { archiveKey, isNotFound, ObjectStore, quarantineKey } from '@outpost/storage';
 import { APPLIER_CONFIG, type ApplierConfig } from '../config/applier.config';
 import { PG_POOL } from '../database/pg-pool';
-import { ApplyRejection, ApplyRejectionCode } from './apply-rejection';
+import { ApplyRejection, ApplyRejectionCode, FileRefusal } from './apply-rejection';
 import { FileApplier, type InboxFile } from './file-applier';
-import { FileRejecter, type RejectedFile } from './file-rejecter';
+import { FileRejecter, type Skip } from './file-rejecter';
 import { failureSignature, isTransient } from './transient-error';
+import { WriteGuard } from './write-guard';
 
 export const SYNC_SCHEMA = Symbol('SYNC_SCHEMA');
+
+type StoredFile = Pick<InboxFile, 'client' | 'fileSeq' | 'objectKey'>;
 
 type StepResult =
   | { kind: 'applied'; file: InboxFile }
   | { kind: 'rejected'; file: InboxFile }
   | { kind: 'idle' }
-  | { kind: 'quarantined' };
+  | { kind: 'quarantined' }
+  | { kind: 'refused'; skip: Skip };
 
 interface NextFile extends InboxFile {
   lastSeq: number;
@@ -50,7 +54,7 @@ export class InboxApplyService implements OnModuleDestroy {
     this.fileRejecter = new FileRejecter(schema);
     this.maxAttempts = config.maxAttempts;
     const faultAt = config.faultAfterChunks;
-    this.fileApplier = new FileApplier(schema, {
+    this.fileApplier = new FileApplier(schema, new WriteGuard(schema, compileVisibility(schema)), {
       chunkTxns: config.chunkTxns,
       afterChunk:
         faultAt === undefined
@@ -83,15 +87,16 @@ export class InboxApplyService implements OnModuleDestroy {
     const stray = await this.pool.query<{
       client: string;
       file_seq: number;
-      status: 'applied' | 'quarantined' | 'rejected';
+      status: 'applied' | 'quarantined' | 'rejected' | 'refused';
       object_key: string;
     }>(
       `SELECT client, file_seq, status, object_key FROM sync_inbox_file
-        WHERE status IN ('applied', 'quarantined', 'rejected') AND object_key LIKE 'inbox/%' LIMIT 100`,
+        WHERE status <> 'received' AND object_key LIKE 'inbox/%' LIMIT 100`,
     );
     for (const f of stray.rows) {
-      const to =
-        f.status === 'applied' ? archiveKey(f.client, f.file_seq) : quarantineKey(f.client, f.file_seq);
+      // A file refused whole is kept with the applied ones; a rejected one was quarantined first.
+      const archived = f.status === 'applied' || f.status === 'refused';
+      const to = archived ? archiveKey(f.client, f.file_seq) : quarantineKey(f.client, f.file_seq);
       await this.moveObject({ client: f.client, fileSeq: f.file_seq, objectKey: f.object_key }, to);
     }
     await Promise.all(res.rows.map((r) => this.wake(r.client)));
@@ -103,14 +108,16 @@ export class InboxApplyService implements OnModuleDestroy {
 
   private async drain(client: string): Promise<void> {
     for (;;) {
-      const step = await this.applyNext(client);
+      let step = await this.applyNext(client);
+      // A file refused whole is skipped in a transaction of its own: nothing of it is written.
+      if (step.kind === 'refused') step = await this.applyNext(client, step.skip);
       if (step.kind === 'applied') await this.afterCommit(step.file, archiveKey(client, step.file.fileSeq));
       else if (step.kind === 'rejected') await this.afterCommit(step.file, null);
       else return;
     }
   }
 
-  private async applyNext(client: string): Promise<StepResult> {
+  private async applyNext(client: string, refusal?: Skip): Promise<StepResult> {
     const db = await this.pool.connect();
     let broken = false;
     try {
@@ -121,14 +128,18 @@ export class InboxApplyService implements OnModuleDestroy {
         return { kind: 'idle' };
       }
       const { file, position } = found;
-      if (file.rejection !== null) return await this.reject(db, file, position);
+      if (file.rejection !== null) {
+        const skip: Skip = { status: 'rejected', code: RefusalCode.RejectedByAdmin, reason: file.rejection };
+        return await this.reject(db, file, position, skip);
+      }
+      if (refusal) return await this.reject(db, file, position, refusal);
       try {
         const input = await this.openObject(file);
         try {
           const result = await this.fileApplier.apply(db, file, position, input);
           await db.query('COMMIT');
           this.logger.log(
-            `applied ${client}/${file.fileSeq}: ${result.txnCount} transactions, ${result.conflicts} conflicts, ${result.echoes} echoes`,
+            `applied ${client}/${file.fileSeq}: ${result.txnCount} transactions, ${result.conflicts} conflicts, ${result.refused} refused, ${result.echoes} echoes`,
           );
           return { kind: 'applied', file };
         } finally {
@@ -136,6 +147,10 @@ export class InboxApplyService implements OnModuleDestroy {
         }
       } catch (err) {
         await db.query('ROLLBACK');
+        if (err instanceof FileRefusal) {
+          this.logger.warn(`refusing every change of ${client}/${file.fileSeq}: ${err.message}`);
+          return { kind: 'refused', skip: { status: 'refused', code: err.code, reason: err.message } };
+        }
         const rejection = asRejection(err) ?? (await this.countFailure(file, err));
         if (!rejection) throw err;
         await this.quarantine(file, rejection);
@@ -150,22 +165,22 @@ export class InboxApplyService implements OnModuleDestroy {
     }
   }
 
-  /** Skips a file an administrator rejected: see FileRejecter. */
+  /** Skips a file an administrator rejected, or one refused whole: see FileRejecter. */
   private async reject(
     db: PoolClient,
     file: NextFile,
     position: { fileSeq: number; txnSeq: number },
+    skip: Skip,
   ): Promise<StepResult> {
     const input = await this.openObject(file).catch((err: unknown) => {
       if (err instanceof ApplyRejection) return null;
       throw err;
     });
     try {
-      const rejected: RejectedFile = { ...file, rejection: file.rejection as string };
-      const result = await this.fileRejecter.reject(db, rejected, position, input);
+      const result = await this.fileRejecter.reject(db, file, position, input, skip);
       await db.query('COMMIT');
       this.logger.warn(
-        `rejected ${file.client}/${file.fileSeq} (${file.rejection}): ${result.echoes} rows echoed back` +
+        `${skip.status} ${file.client}/${file.fileSeq} (${skip.reason}): ${result.echoes} rows echoed back` +
           (result.readable ? '' : ' (the file could not be read to its end)'),
       );
       return { kind: 'rejected', file };
@@ -206,8 +221,9 @@ export class InboxApplyService implements OnModuleDestroy {
       `INSERT INTO sync_apply_position (client) SELECT name FROM sync_client WHERE name = $1 ON CONFLICT DO NOTHING`,
       [client],
     );
-    const pos = await db.query<{ file_seq: number; txn_seq: number }>(
-      `SELECT file_seq, txn_seq FROM sync_apply_position WHERE client = $1 FOR UPDATE`,
+    const pos = await db.query<{ file_seq: number; txn_seq: number; user_login: string }>(
+      `SELECT p.file_seq, p.txn_seq, c.user_login FROM sync_apply_position p JOIN sync_client c ON c.name = p.client
+        WHERE p.client = $1 FOR UPDATE OF p`,
       [client],
     );
     if (pos.rowCount === 0) {
@@ -215,8 +231,13 @@ export class InboxApplyService implements OnModuleDestroy {
       return null;
     }
     const position = { fileSeq: Number(pos.rows[0].file_seq), txnSeq: Number(pos.rows[0].txn_seq) };
-    const next = await db.query<{ object_key: string; last_seq: number; rejection: string | null }>(
-      `SELECT object_key, last_seq, rejection FROM sync_inbox_file
+    const next = await db.query<{
+      object_key: string;
+      last_seq: number;
+      rejection: string | null;
+      received_at: string;
+    }>(
+      `SELECT object_key, last_seq, rejection, received_at FROM sync_inbox_file
         WHERE client = $1 AND file_seq = $2 AND status = 'received' FOR UPDATE`,
       [client, position.fileSeq + 1],
     );
@@ -228,11 +249,14 @@ export class InboxApplyService implements OnModuleDestroy {
       objectKey: row.object_key,
       lastSeq: Number(row.last_seq),
       rejection: row.rejection,
+      user: pos.rows[0].user_login,
+      // The pool keeps timestamps as text (see pg-pool.ts).
+      receivedAt: new Date(row.received_at),
     };
     return { file, position };
   }
 
-  private async openObject(file: InboxFile) {
+  private async openObject(file: StoredFile) {
     try {
       return await this.store.getStream(this.store.inboxBucket, file.objectKey);
     } catch (err) {
@@ -272,7 +296,7 @@ export class InboxApplyService implements OnModuleDestroy {
    * Copy, point the row at the copy, then remove the original: the row never names a missing
    * object. A failure leaves the row on the old key; the sweep finishes the move later.
    */
-  private async moveObject(file: InboxFile, to: string): Promise<void> {
+  private async moveObject(file: StoredFile, to: string): Promise<void> {
     if (file.objectKey === to) return;
     const bucket = this.store.inboxBucket;
     try {

@@ -45,7 +45,10 @@ export class InboxFileEntity {
   appliedAt!: Date | null;
 }
 
-/** Views in file order; a received file is waiting while any earlier file is not applied. */
+/** Files the client has moved past: applied, or refused or rejected as a whole. */
+const PASSED = new Set<InboxFileStatus>(['applied', 'refused', 'rejected']);
+
+/** Views in file order; a received file is waiting while any earlier file is not passed. */
 export function toInboxViews(rows: InboxFileEntity[]): InboxFileView[] {
   let blocked = false;
   return [...rows]
@@ -64,7 +67,7 @@ export function toInboxViews(rows: InboxFileEntity[]): InboxFileView[] {
         receivedAt: row.receivedAt.toISOString(),
         appliedAt: row.appliedAt?.toISOString() ?? null,
       };
-      if (row.status !== 'applied' && row.status !== 'rejected') blocked = true;
+      if (!PASSED.has(row.status)) blocked = true;
       return view;
     });
 }

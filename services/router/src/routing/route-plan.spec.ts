@@ -77,6 +77,22 @@ describe('decideRow', () => {
   });
 });
 
+describe('decideRow for a refused change', () => {
+  it('takes a row the client never held from its origin alone, evicted when it exists, deleted when not', () => {
+    const forged = row({
+      recipients: new Set(['A']),
+      holders: new Set(['A']),
+      changes: [change(7, 'M', true)],
+    });
+    expect(decideRow(forged, 'M', 0)).toBe('evict');
+    expect(decideRow(forged, 'A', 0)).toBe('upsert');
+    const never = row({ exists: false, changes: [change(7, 'M', true)] });
+    expect(decideRow(never, 'M', 0)).toBe('delete');
+    expect(decideRow(never, 'A', 0)).toBeNull();
+    expect(decideRow(never, 'M', 7)).toBeNull();
+  });
+});
+
 describe('visibilityChanged', () => {
   it('is true when a client gains or loses the row', () => {
     expect(visibilityChanged(row({ recipients: new Set(['B']) }), ['B'])).toBe(true);

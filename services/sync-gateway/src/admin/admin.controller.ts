@@ -4,6 +4,7 @@ import { CorrelationId } from '@outpost/server-kit';
 import { parseFileSeqParam } from '../common/params';
 import { CaptureStatusRepository } from '../capture/capture-status.repository';
 import { ConflictsRepository } from '../conflicts/conflicts.repository';
+import { RefusalsRepository } from '../conflicts/refusals.repository';
 import { InboxStoreClient } from '../infra/inbox-store.client';
 import { RegistryClient } from '../infra/registry.client';
 import { AdminTokenGuard } from './admin-token.guard';
@@ -17,6 +18,7 @@ export class AdminController {
     private readonly inbox: InboxStoreClient,
     private readonly conflicts: ConflictsRepository,
     private readonly capture: CaptureStatusRepository,
+    private readonly refusals: RefusalsRepository,
   ) {}
 
   /** The change capture's slot and lag behind the server's WAL. */
@@ -73,5 +75,10 @@ export class AdminController {
   @Get('conflicts')
   listConflicts(@Query('client') client?: string) {
     return this.conflicts.list(client || undefined);
+  }
+
+  @Get('refusals')
+  listRefusals(@Query('client') client?: string) {
+    return this.refusals.list(client || undefined);
   }
 }

@@ -1,6 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CaptureStatusRepository } from '../capture/capture-status.repository';
+import { ClientVisibility } from '../conflicts/client-visibility';
 import { ConflictsRepository } from '../conflicts/conflicts.repository';
+import { RefusalsRepository } from '../conflicts/refusals.repository';
 import { InfraModule, type GatewayInfra } from '../infra/infra.module';
 import { AdminTokenGuard } from './admin-token.guard';
 import { AdminController } from './admin.controller';
@@ -13,7 +15,13 @@ export class AdminModule {
       module: AdminModule,
       imports: [InfraModule.forRoot(infra)],
       controllers: [AdminController],
-      providers: [AdminTokenGuard, ConflictsRepository, CaptureStatusRepository],
+      providers: [
+        AdminTokenGuard,
+        ConflictsRepository,
+        RefusalsRepository,
+        ClientVisibility,
+        CaptureStatusRepository,
+      ],
     };
   }
 }

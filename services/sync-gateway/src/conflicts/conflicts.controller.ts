@@ -2,14 +2,23 @@ import { Controller, Get, UseGuards } from '@nestjs/common';
 import { Session, SessionGuard } from '../sessions/session.guard';
 import type { SessionClaims } from '../sessions/session-token';
 import { ConflictsRepository } from './conflicts.repository';
+import { RefusalsRepository } from './refusals.repository';
 
-@Controller('v1/conflicts')
+@Controller('v1')
 @UseGuards(SessionGuard)
 export class ConflictsController {
-  constructor(private readonly conflicts: ConflictsRepository) {}
+  constructor(
+    private readonly conflicts: ConflictsRepository,
+    private readonly refusals: RefusalsRepository,
+  ) {}
 
-  @Get()
+  @Get('conflicts')
   list(@Session() session: SessionClaims) {
-    return this.conflicts.list(session.client);
+    return this.conflicts.listForClient(session.client);
+  }
+
+  @Get('refusals')
+  listRefusals(@Session() session: SessionClaims) {
+    return this.refusals.list(session.client);
   }
 }
