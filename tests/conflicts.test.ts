@@ -42,6 +42,11 @@ describe('applier conflict resolution', () => {
       `INSERT INTO opportunity (id, account_id, name, stage, amount, owner_login) VALUES ($1, $2, 'Deal', 'Prospect', 100.00, 'alice')`,
       [id, uuid()],
     );
+    // Bob is on its team: both laptops may change it.
+    await env.db.query(
+      `INSERT INTO opportunity_team (id, opportunity_id, user_login) VALUES ($1, $2, 'bob')`,
+      [uuid(), id],
+    );
     return id;
   }
   const opportunity = async (id: string) =>
@@ -272,6 +277,10 @@ describe('applier conflict resolution', () => {
       owner_login: 'alice',
     };
     await upload('A', ['insert', { table: 'opportunity', id, row }]);
+    await env.db.query(
+      `INSERT INTO opportunity_team (id, opportunity_id, user_login) VALUES ($1, $2, 'bob')`,
+      [uuid(), id],
+    );
     await upload('B', ['insert', { table: 'opportunity', id, row: { ...row, stage: 'Won' } }]);
     expect(await opportunity(id)).toMatchObject({ stage: 'Prospect', v: 1 });
     expect(await conflictsOf(id)).toEqual([

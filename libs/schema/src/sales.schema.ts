@@ -9,8 +9,9 @@ import { defineSchema } from './define-schema';
  * last visited (client-wins); contact details go to the latest edit, and a contact deleted at the
  * office but updated in the field comes back (its details are worth more than the delete).
  *
- * Writes follow visibility (a rep changes only what the rep sees); an opportunity may be handed
- * to a colleague from the field, which takes it out of the rep's own visibility.
+ * Writes follow visibility (a rep changes only what the rep sees); accounts and opportunities may
+ * be handed to a colleague from the field, which takes them out of the rep's own visibility;
+ * contacts and team rows stay where the rep can see them.
  */
 export const salesSchema = defineSchema({
   name: 'sales',
@@ -29,6 +30,7 @@ export const salesSchema = defineSchema({
       ],
       uniqueKey: ['name'],
       conflict: { update: 'client-wins', delete: 'delete-wins' },
+      write: { handOff: true },
     },
     {
       name: 'contact',

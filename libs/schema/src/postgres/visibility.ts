@@ -183,7 +183,9 @@ class CompiledVisibility implements VisibilityPlan {
       this.loginCache,
       table,
       () =>
-        `SELECT DISTINCT v.row_id::text AS row_id FROM (${this.forwardLoginsSql(table)}) v WHERE v.user_login = $2`,
+        // Joined to the table: a rule read through another row (referencedBy) names ids that may not exist.
+        `SELECT DISTINCT v.row_id::text AS row_id FROM (${this.forwardLoginsSql(table)}) v ` +
+        `JOIN ${q(table)} x ON x.id = v.row_id WHERE v.user_login = $2`,
     );
   }
 

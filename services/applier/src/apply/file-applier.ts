@@ -222,10 +222,13 @@ class FileRun {
     const seenBefore = await this.guard.seen(this.db, this.file.user, this.loadedIds(all, loaded));
     for (const r of this.guard.before(all, loaded, seenBefore, this.followed)) refused.set(r.txn.index, r);
     let resolved: Resolved;
+    let origins = new Map<string, string | null>();
     for (;;) {
       const txns = all.filter((t) => !refused.has(t.index));
       resolved = await this.resolve(txns, loaded);
       if (txns.length === 0) break;
+      // Who last changed each conflicting row, read before this chunk writes over it.
+      origins = await this.lastOrigins(resolved.conflicts);
       const targets = this.guard.targets(resolved.outcomes);
       const targetsBefore = await this.guard.seen(this.db, this.file.user, targets);
       await this.db.query('SAVEPOINT outpost_chunk');
@@ -246,7 +249,6 @@ class FileRun {
       for (const r of late) refused.set(r.txn.index, r);
     }
     const { outcomes, conflicts } = resolved;
-    const origins = await this.lastOrigins(conflicts);
     await this.recordConflicts(conflicts, origins);
     await this.recordRefusals([...refused.values()], loaded);
     for (const o of outcomes) {

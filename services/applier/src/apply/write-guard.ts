@@ -190,7 +190,7 @@ export class WriteGuard {
         out.push({
           txn: t,
           code: RefusalCode.GainsVisibility,
-          reason: `${what(t)}: the change would give user "${t.tx.user}" access to ${dep.target} ${target}, which ${NOT_YOURS}; ask its owner to share it`,
+          reason: `${what(t)}: the change would give user "${t.tx.user}" access to ${dep.target} ${target}, which is not shared with you; ask its owner to share it`,
         });
       }
     }
