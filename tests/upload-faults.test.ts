@@ -71,14 +71,14 @@ describe('upload faults', () => {
     return file;
   }
 
-  const accountInsert = (seq: number, name: string): DxTransaction => ({
+  const accountInsert = (seq: number, name: string, user = 'dora'): DxTransaction => ({
     seq,
     at: new Date().toISOString(),
-    user: 'dora',
+    user,
     table: 'account',
     id: randomUUID(),
     op: 'insert',
-    row: { name, owner_login: 'dora' },
+    row: { name, owner_login: user },
   });
 
   const inboxRows = async (client: string) =>
@@ -140,7 +140,7 @@ describe('upload faults', () => {
   it('ignores a redelivered queue message', async () => {
     const secret = await world.register('fred-laptop', 'fred');
     const token = await session('fred-laptop', secret);
-    const file = await dxFile('fred-laptop', 1, 1, [accountInsert(1, 'Redelivery Ltd')]);
+    const file = await dxFile('fred-laptop', 1, 1, [accountInsert(1, 'Redelivery Ltd', 'fred')]);
     expect((await put(token, 1, file)).status).toBe(201);
     await waitFor(async () => (await inboxRows('fred-laptop'))[0]?.status === 'applied', {
       timeoutMs: 30_000,
@@ -156,7 +156,7 @@ describe('upload faults', () => {
     channel.sendToQueue(`${world.prefix}.dx.inbox`, Buffer.from(JSON.stringify(event)), { persistent: true });
     await channel.waitForConfirms();
     await connection.close();
-    const next = await dxFile('fred-laptop', 2, 2, [accountInsert(2, 'After Redelivery Ltd')]);
+    const next = await dxFile('fred-laptop', 2, 2, [accountInsert(2, 'After Redelivery Ltd', 'fred')]);
     expect((await put(token, 2, next)).status).toBe(201);
     await waitFor(async () => (await inboxRows('fred-laptop'))[1]?.status === 'applied', {
       timeoutMs: 30_000,
@@ -190,7 +190,7 @@ describe('upload faults', () => {
         row: { amount: 1 },
       },
     ]);
-    const later = await dxFile('gina-laptop', 2, 2, [accountInsert(2, 'Waiting GmbH')]);
+    const later = await dxFile('gina-laptop', 2, 2, [accountInsert(2, 'Waiting GmbH', 'gina')]);
     expect((await put(token, 1, bad)).status).toBe(201);
     expect((await put(token, 2, later)).status).toBe(201);
 

@@ -162,6 +162,9 @@ class FileRun {
       }
       expected += 1;
       const upload = tx as DxUploadTransaction;
+      // A laptop that made changes before its first session did not know its user yet: an empty
+      // user claims nothing and is the client's own.
+      if (upload.user === '') upload.user = this.file.user;
       if (upload.user !== this.file.user) {
         throw new FileRefusal(
           RefusalCode.ForgedUser,
