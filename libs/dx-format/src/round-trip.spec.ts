@@ -161,5 +161,6 @@ describe('writer -> reader round trip', () => {
       }),
       { numRuns: 5 },
     );
-  });
+    // Five files of up to a megabyte each: seconds of CPU that a loaded machine may stretch.
+  }, 60_000);
 });
