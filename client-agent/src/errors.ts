@@ -15,6 +15,8 @@ export enum AgentErrorCode {
   DownloadInvalid = 'DOWNLOAD_INVALID',
   DxInvalid = 'DX_INVALID',
   InjectedFailure = 'INJECTED_FAILURE',
+  /** The server's schema steps could not be applied to the local store (nothing was changed). */
+  SchemaUpgradeFailed = 'SCHEMA_UPGRADE_FAILED',
 }
 
 const EXIT_CODES: Partial<Record<AgentErrorCode, number>> = {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { LocalStore } from '@outpost/client-agent';
-import { salesSchema, sqliteSchemaDdl } from '@outpost/schema';
+import { salesHistory, salesSchema, sqliteSchemaDdl } from '@outpost/schema';
 import { insertLocal, updateLocal } from '../fixtures/agents';
 import { salesRows } from '../fixtures/rows';
 import { main } from '../harness/main';
@@ -28,7 +28,7 @@ export const captureScenario: Scenario = {
     const dir = ctx.env.tempDir('capture');
     const samples = await repeat(ctx, 'client capture', async (i) => {
       const rows = salesRows(n, 'capture-user', `cap${i}`);
-      const store = LocalStore.open(join(dir, `captured-${i}.db`), salesSchema);
+      const store = LocalStore.open(join(dir, `captured-${i}.db`), salesHistory);
       let capturedMs: number;
       try {
         capturedMs = timeWrites(store.db, rows);

@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { SchemaName } from '@outpost/schema';
 import { initClientFolder } from '../config/init-client';
 import { Io } from '../io';
 import { createProgress } from '../progress/sync-progress';
@@ -20,7 +19,7 @@ interface InitOptions {
   client?: string;
   secret?: string;
   ca?: string;
-  schema: SchemaName;
+  schema: string;
   extract: boolean;
   json?: boolean;
   extractTimeout: number;

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isValidClientName } from '@outpost/contracts';
-import { schemas, SchemaName } from '@outpost/schema';
+import { schemas } from '@outpost/schema';
 import { AgentError, AgentErrorCode } from '../errors';
 
 /** What `<dir>/agent.json` holds; the secret lives apart in `<dir>/credentials.json` (mode 0600). */
@@ -9,7 +9,8 @@ export interface AgentFileConfig {
   server: string;
   client: string;
   caFile?: string;
-  schema: SchemaName;
+  /** Name of the synced schema; the store records its version. */
+  schema: string;
 }
 
 export interface AgentConfig extends AgentFileConfig {
@@ -117,7 +118,7 @@ export function loadAgentConfig(dir: string, overrides: ConfigOverrides = {}): A
     dir,
     server: overrides.server ?? str(file.server) ?? '',
     client: overrides.client ?? str(file.client) ?? '',
-    schema: (str(file.schema) ?? 'sales') as SchemaName,
+    schema: str(file.schema) ?? 'sales',
   };
   const caFile = overrides.caFile ?? str(file.caFile);
   if (caFile) cfg.caFile = caFile;

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { DxHeader, DxTransaction } from '@outpost/dx-format';
+import type { DxHeader, DxRow, DxTransaction } from '@outpost/dx-format';
 import { SqliteTableCodec, SqliteValueError, TableDef } from '@outpost/schema';
 import { AgentError, AgentErrorCode } from '../errors';
 import { LocalStore, StateKey } from './local-store';
@@ -71,6 +71,13 @@ export class DownloadApplier {
       );
     }
     if (this.isApplied(epoch, header.fileSeq)) return { applied: false, txns: 0 };
+    const schema = this.store.schema;
+    if (header.schemaVersion !== undefined && header.schemaVersion > schema.version) {
+      throw new AgentError(
+        AgentErrorCode.DownloadInvalid,
+        `download file ${header.fileSeq} was written under schema ${schema.name} v${header.schemaVersion}, but this laptop holds v${schema.version}; sync again to upgrade first`,
+      );
+    }
     const extract = header.kind === 'extract';
     return this.store.withCaptureOff(async () => {
       if (extract)
@@ -108,6 +115,8 @@ export class DownloadApplier {
     const t = this.statements(tx.table);
     switch (tx.op) {
       case 'upsert': {
+        if (t.table.columns.some((c) => !(c.name in tx.row)))
+          return this.upsertPartial(t, tx.row, tx.version);
         const values = t.codec.rowFromDx(tx.row);
         values[t.rowVersionIndex] = tx.version;
         t.upsert.run(values);
@@ -124,6 +133,25 @@ export class DownloadApplier {
           `operation "${tx.op}" does not belong in a download file`,
         );
     }
+  }
+
+  /**
+   * A row routed before the server's last schema upgrade lacks the newer columns: it sets the
+   * columns it has, and a new row takes the defaults of the others (the partial re-extract that
+   * follows the upgrade brings their server values).
+   */
+  private upsertPartial(t: TableStatements, row: DxRow, version: number): void {
+    const present = t.table.allColumns.filter((c) => c.name in row || c.name === 'row_version');
+    const names = present.map((c) => c.name);
+    const values = present.map((c) =>
+      c.name === 'row_version' ? version : t.codec.column(c.name).fromDx(row[c.name]),
+    );
+    const set = names.filter((c) => c !== 'id').map((c) => `${c} = excluded.${c}`);
+    this.store.db
+      .prepare(
+        `INSERT INTO ${t.table.name} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')}) ON CONFLICT(id) DO UPDATE SET ${set.join(', ')}`,
+      )
+      .run(values);
   }
 
   /** Re-applies one local change on top of the server's row; the change stays in the log, unconfirmed. */

@@ -1,5 +1,19 @@
 import Database from 'better-sqlite3';
-import { CONTROL_TABLE, Schema, sqliteSchemaDdl, sqliteSchemaTriggers, STATE_TABLE } from '@outpost/schema';
+import {
+  applySchemaSteps,
+  CONTROL_TABLE,
+  defineSchema,
+  LOG_TABLE,
+  Schema,
+  SchemaDefInput,
+  SchemaError,
+  SchemaHistory,
+  SchemaVersionInput,
+  sqliteSchemaDdl,
+  sqliteSchemaTriggers,
+  sqliteUpgradeDdl,
+  STATE_TABLE,
+} from '@outpost/schema';
 import { AgentError, AgentErrorCode } from '../errors';
 
 /** Agent-only bookkeeping, beside the tables the capture triggers use. */
@@ -16,13 +30,16 @@ const AGENT_DDL = [
   status TEXT NOT NULL CHECK (status IN ('assigned', 'written', 'sent')),
   sha256 TEXT,
   bytes INTEGER,
-  sent_at TEXT
+  sent_at TEXT,
+  schema_version INTEGER
 )`,
 ];
 
 export const StateKey = {
   schemaName: 'schema_name',
   schemaVersion: 'schema_version',
+  /** The store's schema definition (JSON), so the agent knows it whatever version its own code ships. */
+  schemaDefinition: 'schema_definition',
   userLogin: 'user_login',
   downloadEpoch: 'download_epoch',
   downloadFileSeq: 'download_file_seq',
@@ -38,14 +55,33 @@ export const StateKey = {
 } as const;
 export type StateKey = (typeof StateKey)[keyof typeof StateKey];
 
-/** The laptop's SQLite file: the synced tables with their capture triggers, and the agent's bookkeeping. */
+/** What an upgrade did, for the sync summary. */
+export interface SchemaUpgrade {
+  from: number;
+  to: number;
+}
+
+/**
+ * The laptop's SQLite file: the synced tables with their capture triggers, and the agent's bookkeeping.
+ * The store keeps its own schema definition: it is created at the newest version the agent knows,
+ * and from then on changes only by the steps the server sends (`upgrade`).
+ */
 export class LocalStore {
+  private current: Schema;
+
   private constructor(
     readonly db: Database.Database,
-    readonly schema: Schema,
-  ) {}
+    private readonly history: SchemaHistory,
+  ) {
+    this.current = history.latest;
+  }
 
-  static open(file: string, schema: Schema): LocalStore {
+  /** The schema the store holds now. */
+  get schema(): Schema {
+    return this.current;
+  }
+
+  static open(file: string, history: SchemaHistory): LocalStore {
     let db: Database.Database;
     try {
       db = new Database(file);
@@ -59,7 +95,7 @@ export class LocalStore {
     db.pragma('synchronous = NORMAL');
     // Another program may hold the write lock briefly; wait for it rather than fail.
     db.pragma('busy_timeout = 10000');
-    const store = new LocalStore(db, schema);
+    const store = new LocalStore(db, history);
     try {
       store.migrate();
     } catch (err) {
@@ -71,24 +107,112 @@ export class LocalStore {
 
   private migrate(): void {
     const existing = this.tableExists(STATE_TABLE) ? this.getState(StateKey.schemaName) : null;
-    if (existing !== null && existing !== this.schema.name) {
+    if (existing !== null && existing !== this.history.name) {
       throw new AgentError(
         AgentErrorCode.ConfigInvalid,
-        `the local store holds schema "${existing}", not "${this.schema.name}"; use a new --dir for another schema`,
+        `the local store holds schema "${existing}", not "${this.history.name}"; use a new --dir for another schema`,
       );
     }
     this.db
       .transaction(() => {
+        this.current = this.heldSchema(existing !== null);
         for (const sql of [
-          ...sqliteSchemaDdl(this.schema),
-          ...sqliteSchemaTriggers(this.schema),
+          ...sqliteSchemaDdl(this.current),
+          ...sqliteSchemaTriggers(this.current),
           ...AGENT_DDL,
         ])
           this.db.exec(sql);
-        this.setState(StateKey.schemaName, this.schema.name);
-        this.setState(StateKey.schemaVersion, String(this.schema.version));
+        // Files assigned before files carried a schema version keep none (read as v1), so a lost one
+        // regenerates byte for byte.
+        if (!this.columnExists('_outpost_file', 'schema_version'))
+          this.db.exec('ALTER TABLE _outpost_file ADD COLUMN schema_version INTEGER');
+        this.recordSchema(this.current);
       })
       .immediate();
+  }
+
+  /** The definition the store holds: its recorded one, or for a store from before definitions were kept, its version's. */
+  private heldSchema(exists: boolean): Schema {
+    if (!exists) return this.history.latest;
+    const recorded = this.getJsonState<SchemaDefInput>(StateKey.schemaDefinition);
+    if (recorded) return defineSchema(recorded);
+    return this.history.at(Number(this.getState(StateKey.schemaVersion) ?? 1));
+  }
+
+  private recordSchema(schema: Schema): void {
+    this.setState(StateKey.schemaName, schema.name);
+    this.setState(StateKey.schemaVersion, String(schema.version));
+    this.setJsonState(StateKey.schemaDefinition, schema.definition);
+  }
+
+  /**
+   * Applies the server's schema versions after the store's own, in one local transaction: tables and
+   * columns altered, capture triggers rebuilt, the new definition recorded. Unsent changes are kept as
+   * they are (their files carry the version they were written under); a failure changes nothing.
+   */
+  upgrade(versions: readonly SchemaVersionInput[]): SchemaUpgrade | null {
+    if (versions.length === 0) return null;
+    const before = this.current;
+    let after: Schema;
+    try {
+      after = defineSchema(applySchemaSteps(before.definition, before.name, versions));
+    } catch (err) {
+      if (!(err instanceof SchemaError)) throw err;
+      throw new AgentError(
+        AgentErrorCode.SchemaUpgradeFailed,
+        `the server's schema upgrade from ${before.name} v${before.version} does not apply to this laptop's store: ${err.message}; nothing was changed`,
+      );
+    }
+    try {
+      this.db
+        .transaction(() => {
+          for (const sql of sqliteUpgradeDdl(
+            before,
+            after,
+            versions.flatMap((v) => v.steps),
+          ))
+            this.db.exec(sql);
+          this.recordSchema(after);
+        })
+        .immediate();
+    } catch (err) {
+      throw new AgentError(
+        AgentErrorCode.SchemaUpgradeFailed,
+        `upgrading the local store from ${before.name} v${before.version} to v${after.version} failed: ${(err as Error).message}; nothing was changed`,
+      );
+    }
+    this.current = after;
+    return { from: before.version, to: after.version };
+  }
+
+  /**
+   * Recreates a store that never synced and holds no change at the server's version (an agent newer
+   * than the server it was set up against). Returns false when the store holds anything to keep.
+   */
+  resetTo(version: number): boolean {
+    if (version > this.history.latest.version) return false;
+    const untouched =
+      this.getState(StateKey.downloadEpoch) === null &&
+      (this.db.prepare(`SELECT count(*) AS n FROM ${LOG_TABLE}`).get() as { n: number }).n === 0 &&
+      (this.db.prepare('SELECT count(*) AS n FROM _outpost_file').get() as { n: number }).n === 0;
+    if (!untouched) return false;
+    const target = this.history.at(version);
+    this.db
+      .transaction(() => {
+        for (const table of [...this.current.tables].reverse())
+          this.db.exec(`DROP TABLE IF EXISTS ${table.name}`);
+        for (const sql of [...sqliteSchemaDdl(target), ...sqliteSchemaTriggers(target)]) this.db.exec(sql);
+        this.recordSchema(target);
+      })
+      .immediate();
+    this.current = target;
+    return true;
+  }
+
+  private columnExists(table: string, column: string): boolean {
+    return (
+      this.db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as Array<{ name: string }>
+    ).some((c) => c.name === column);
   }
 
   private tableExists(name: string): boolean {

@@ -26,6 +26,8 @@ export interface OutboxFileRow {
   sha256: string | null;
   bytes: number | null;
   sent_at: string | null;
+  /** The store's schema version when the file was assigned (null: assigned before files carried one). */
+  schema_version: number | null;
 }
 
 const ENTRY_COLUMNS = 'seq, at, table_name, row_id, op, row_json, changes_json, base_version, file_seq';
@@ -130,12 +132,15 @@ export class LogRepository {
   }
 
   insertFile(
-    row: Pick<OutboxFileRow, 'file_seq' | 'first_seq' | 'last_seq' | 'count' | 'created_at' | 'user_login'>,
+    row: Pick<
+      OutboxFileRow,
+      'file_seq' | 'first_seq' | 'last_seq' | 'count' | 'created_at' | 'user_login' | 'schema_version'
+    >,
   ): void {
     this.db
       .prepare(
-        `INSERT INTO _outpost_file (file_seq, first_seq, last_seq, count, created_at, user_login, status)
-         VALUES (@file_seq, @first_seq, @last_seq, @count, @created_at, @user_login, 'assigned')`,
+        `INSERT INTO _outpost_file (file_seq, first_seq, last_seq, count, created_at, user_login, status, schema_version)
+         VALUES (@file_seq, @first_seq, @last_seq, @count, @created_at, @user_login, 'assigned', @schema_version)`,
       )
       .run(row);
   }

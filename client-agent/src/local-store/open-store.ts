@@ -1,8 +1,19 @@
 import * as fs from 'node:fs';
-import { schemas } from '@outpost/schema';
+import { schemas, SchemaHistory } from '@outpost/schema';
+import { AgentError, AgentErrorCode } from '../errors';
 import { agentPaths, AgentConfig } from '../config/agent-config';
 import { acquireAgentLock } from './agent-lock';
 import { LocalStore } from './local-store';
+
+function historyOf(name: string): SchemaHistory {
+  const history = schemas[name];
+  if (!history)
+    throw new AgentError(
+      AgentErrorCode.ConfigInvalid,
+      `schema "${name}" is unknown to this agent (one of ${Object.keys(schemas).join(', ')})`,
+    );
+  return history;
+}
 
 /** Opens the client folder's store for one command; `exclusive` also takes the folder lock. */
 export async function withLocalStore<T>(
@@ -14,7 +25,7 @@ export async function withLocalStore<T>(
   const release = opts.exclusive ? acquireAgentLock(paths.lock) : () => undefined;
   try {
     for (const dir of [paths.outbox, paths.sent, paths.inbox]) fs.mkdirSync(dir, { recursive: true });
-    const store = LocalStore.open(paths.db, schemas[cfg.schema]);
+    const store = LocalStore.open(paths.db, historyOf(cfg.schema));
     try {
       return await work(store);
     } finally {

@@ -142,6 +142,7 @@ export class Outbox {
             count: range.count,
             created_at: createdAt,
             user_login: user,
+            schema_version: this.store.schema.version,
           });
           seqs.push(fileSeq);
         }
@@ -172,6 +173,7 @@ export class Outbox {
       count: row.count,
       createdAt: row.created_at,
     };
+    if (row.schema_version !== null) header.schemaVersion = row.schema_version;
     const file = this.filePath(row.file_seq);
     await writeFileAtomically(file, (tmp) =>
       writeDxFile(

@@ -263,7 +263,7 @@ export class GatewayClient {
   private failure(method: string, path: string, res: RawResponse): AgentError {
     const body = parseJson<ErrorBody>(res.body);
     if (body?.error?.code) {
-      const { code, message, correlationId } = body.error;
+      const { code, message, correlationId, details } = body.error;
       return new AgentError(
         AgentErrorCode.ServerError,
         `${message} (${code}, correlation id ${correlationId ?? 'none'})`,
@@ -271,6 +271,7 @@ export class GatewayClient {
           status: res.status,
           serverCode: code,
           correlationId,
+          ...(details ? { serverDetails: details } : {}),
         },
       );
     }

@@ -1,9 +1,16 @@
 import { DX_VERSION } from '@outpost/dx-format';
-import type { ClientInboxResponse, ConflictView, RefusalView, SyncResult } from '@outpost/contracts';
+import type {
+  ClientInboxResponse,
+  ConflictView,
+  OpenSessionResponse,
+  RefusalView,
+  SyncResult,
+} from '@outpost/contracts';
+import type { SchemaVersionInput } from '@outpost/schema';
 import { agentPaths, SyncConfig } from '../config/agent-config';
 import { AgentError, AgentErrorCode } from '../errors';
 import { DownloadApplier } from '../local-store/download-applier';
-import { LocalStore, StateKey } from '../local-store/local-store';
+import { LocalStore, SchemaUpgrade, StateKey } from '../local-store/local-store';
 import { withLocalStore } from '../local-store/open-store';
 import { DEFAULT_MAX_PER_FILE, ExtractHooks, Outbox } from '../outbox/outbox';
 import { SyncProgress } from '../progress/sync-progress';
@@ -33,6 +40,8 @@ export interface SyncSummary {
   /** Changes of this laptop the server refused that this sync learned of. */
   refused: number;
   durationMs: number;
+  /** The local store's schema upgrade this sync applied, if any. */
+  schemaUpgrade?: SchemaUpgrade;
 }
 
 /** What `status` shows about the last sync; kept in `_outpost_state`. */
@@ -67,14 +76,12 @@ export async function runSync(cfg: SyncConfig, opts: SyncOptions): Promise<SyncS
     };
     let sessionOpen = false;
     try {
-      const session = await client.openSession({
-        client: cfg.client,
-        secret: cfg.secret,
-        agentVersion: AGENT_VERSION,
-        formatVersion: DX_VERSION,
-      });
+      const session = await openSession(client, cfg, store);
       sessionOpen = true;
       store.setState(StateKey.userLogin, session.userLogin);
+      // Before the upload: files already in the outbox keep the version they were written under.
+      const upgrade = store.upgrade((session.schema?.upgrade ?? []) as unknown as SchemaVersionInput[]);
+      if (upgrade) summary.schemaUpgrade = upgrade;
       if (adoptServerPosition(store, paths.outbox, session)) await outbox.recover();
       if (opts.upload) {
         const up = await uploadOutbox(client, outbox, cfg.client, opts.progress, opts.crashAt);
@@ -119,6 +126,45 @@ function learnRefusals(store: LocalStore, refusals: RefusalView[]): number {
   const known = new Set((store.getJsonState<RefusalView[]>(StateKey.lastRefusals) ?? []).map((r) => r.id));
   store.setJsonState(StateKey.lastRefusals, refusals);
   return refusals.filter((r) => !known.has(r.id)).length;
+}
+
+/**
+ * Opens the session with the store's schema version. A store that never synced and holds nothing,
+ * set up by an agent newer than the server, is recreated at the server's version and the session
+ * asked for again; any other refusal is the server's message (what to do, nothing lost).
+ */
+async function openSession(
+  client: GatewayClient,
+  cfg: SyncConfig,
+  store: LocalStore,
+): Promise<OpenSessionResponse> {
+  const open = () =>
+    client.openSession({
+      client: cfg.client,
+      secret: cfg.secret,
+      agentVersion: AGENT_VERSION,
+      formatVersion: DX_VERSION,
+      schema: { name: store.schema.name, version: store.schema.version },
+    });
+  try {
+    return await open();
+  } catch (err) {
+    const server = serverSchemaOf(err);
+    if (
+      err instanceof AgentError &&
+      err.details.serverCode === 'SCHEMA_TOO_NEW' &&
+      server &&
+      store.resetTo(server.version)
+    )
+      return open();
+    throw err;
+  }
+}
+
+function serverSchemaOf(err: unknown): { version: number } | null {
+  if (!(err instanceof AgentError)) return null;
+  const server = (err.details.serverDetails as { server?: { version?: unknown } } | undefined)?.server;
+  return typeof server?.version === 'number' ? { version: server.version } : null;
 }
 
 function syncResult(summary: SyncSummary, ok: boolean, message: string | null): SyncResult {

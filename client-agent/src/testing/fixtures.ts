@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { salesSchema } from '@outpost/schema';
+import { salesHistory } from '@outpost/schema';
 import { agentPaths, SyncConfig, writeAgentConfig } from '../config/agent-config';
 import { Io } from '../io';
 import { LocalStore } from '../local-store/local-store';
@@ -17,7 +17,7 @@ export function makeClientFolder(server = 'http://127.0.0.1:9'): {
   writeAgentConfig(cfg);
   const paths = agentPaths(dir);
   for (const d of [paths.outbox, paths.sent, paths.inbox]) fs.mkdirSync(d, { recursive: true });
-  const store = LocalStore.open(paths.db, salesSchema);
+  const store = LocalStore.open(paths.db, salesHistory);
   return { cfg, store, cleanup: () => (store.close(), fs.rmSync(dir, { recursive: true, force: true })) };
 }
 

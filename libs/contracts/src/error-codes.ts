@@ -18,6 +18,12 @@ export enum ErrorCode {
   DxWrongClient = 'DX_WRONG_CLIENT',
   ChecksumMismatch = 'CHECKSUM_MISMATCH',
   EpochMismatch = 'EPOCH_MISMATCH',
+  /** The laptop holds another synced schema than the server's. */
+  SchemaMismatch = 'SCHEMA_MISMATCH',
+  /** The laptop's schema version is older than the oldest the server still accepts. */
+  SchemaTooOld = 'SCHEMA_TOO_OLD',
+  /** The laptop's schema version is newer than the server's. */
+  SchemaTooNew = 'SCHEMA_TOO_NEW',
   ValidationFailed = 'VALIDATION_FAILED',
   RouteNotFound = 'ROUTE_NOT_FOUND',
   DependencyUnavailable = 'DEPENDENCY_UNAVAILABLE',

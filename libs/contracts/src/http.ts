@@ -9,6 +9,28 @@ export interface OpenSessionRequest {
   secret: string;
   agentVersion: string;
   formatVersion: number;
+  /** The synced schema the laptop's store holds (agents before schema versions send none). */
+  schema?: SchemaRef;
+}
+
+export interface SchemaRef {
+  name: string;
+  version: number;
+}
+
+/** One version of the synced schema and its steps from the previous one (a `SchemaVersionInput` of @outpost/schema). */
+export interface SchemaVersionView {
+  version: number;
+  note?: string;
+  steps: Array<Record<string, unknown>>;
+}
+
+/** The server's synced schema, and what a laptop behind it applies to catch up. */
+export interface SessionSchema extends SchemaRef {
+  /** The oldest laptop version the server still accepts. */
+  oldestSupported: number;
+  /** The versions after the laptop's, in order; empty when the laptop is up to date. */
+  upgrade: SchemaVersionView[];
 }
 export interface OpenSessionResponse {
   sessionId: string;
@@ -23,6 +45,8 @@ export interface OpenSessionResponse {
    * again for this client numbers its changes after it (absent from older servers).
    */
   lastUploadedTxnSeq?: number;
+  /** The server's synced schema, when the agent sent its own. */
+  schema?: SessionSchema;
 }
 
 /** One of the client's upload files the server has not simply applied (`GET /v1/inbox`). */

@@ -54,6 +54,7 @@ function header(fields) {
     'createdAt',
     'kind',
     'epoch',
+    'schemaVersion',
   ]) {
     if (key in h) ordered[key] = h[key];
   }
@@ -230,6 +231,11 @@ const valid = {
     transactions: [],
   },
   'download-changes': { header: downloadHeader, transactions: downloadTxs },
+  // Written under schema version 3: the insert lacks a column a later version added; readers keep the header field.
+  'upload-schema-version': {
+    header: header({ fileSeq: 8, firstSeq: 46, lastSeq: 46, count: 1, schemaVersion: 3 }),
+    transactions: [insert(46, 'account', ID.account, { id: ID.account, name: 'Acme' })],
+  },
 };
 
 const uploadFile = gzip(content([uploadHeader, ...uploadTxs]));
@@ -344,6 +350,7 @@ const invalid = {
     gzip(content([header(), insert(1, 'account', ID.account, { notes: 'x'.repeat(17 * MiB) })])),
     { code: 'LINE_TOO_LONG', txIndex: 0 },
   ],
+  'bad-schema-version': [gzip(content([header({ schemaVersion: 0 }), tx(1)])), { code: 'INVALID_FIELD' }],
   'gzip-bomb': [bomb(), { code: 'TOO_LARGE' }],
 };
 

@@ -47,6 +47,7 @@ export function formatHeader(h: DxHeader): string {
   ];
   if (h.kind !== undefined) rows.push(['kind', h.kind]);
   if (h.epoch !== undefined) rows.push(['epoch', h.epoch]);
+  if (h.schemaVersion !== undefined) rows.push(['schema', `v${h.schemaVersion}`]);
   rows.push(
     ['seq', h.count === 0 ? '(none)' : `${h.firstSeq}..${h.lastSeq}`],
     ['count', h.count],

@@ -22,7 +22,12 @@ function expected<T>(kind: 'valid' | 'invalid', name: string): T {
 describe('golden test vectors', () => {
   it('has the vectors the spec promises', () => {
     expect(vectors('valid')).toEqual(
-      expect.arrayContaining(['upload-basic', 'download-empty-extract', 'download-changes']),
+      expect.arrayContaining([
+        'upload-basic',
+        'download-empty-extract',
+        'download-changes',
+        'upload-schema-version',
+      ]),
     );
     expect(vectors('invalid').length).toBeGreaterThanOrEqual(20);
   });

@@ -22,6 +22,11 @@ export interface DxHeader {
   kind?: DxFileKind;
   /** Download files only: bumps on every (re)extract of the client. */
   epoch?: number;
+  /**
+   * Version of the synced schema the transactions were written under (optional; a file without it
+   * was written before schema versions and is read as version 1).
+   */
+  schemaVersion?: number;
 }
 
 export interface DxDecimal {

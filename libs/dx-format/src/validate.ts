@@ -30,6 +30,8 @@ const HEADER_FIELDS = [
   'createdAt',
 ];
 const DOWNLOAD_HEADER_FIELDS = ['kind', 'epoch'];
+/** Optional in both directions; files written before it existed are read as schema version 1. */
+const OPTIONAL_HEADER_FIELDS = ['schemaVersion'];
 const TRAILER_FIELDS = ['trailer', 'count', 'sha256'];
 
 export interface DxTrailer {
@@ -73,7 +75,7 @@ export function checkHeader(value: unknown): DxHeader {
       throw new DxFormatError(DxErrorCode.MissingField, `header field "${name}" is missing${why}`, at);
     }
   }
-  rejectUnknownFields(value, required, (name) =>
+  rejectUnknownFields(value, [...required, ...OPTIONAL_HEADER_FIELDS], (name) =>
     DOWNLOAD_HEADER_FIELDS.includes(name)
       ? headerField(name, 'is allowed in download files only')
       : headerField(name, 'is not part of the format'),
@@ -119,6 +121,10 @@ export function checkHeader(value: unknown): DxHeader {
     if (!isNonNegativeInt(value.epoch)) throw headerField('epoch', 'must be an integer >= 0');
     header.kind = value.kind;
     header.epoch = value.epoch;
+  }
+  if (value.schemaVersion !== undefined) {
+    if (!isPositiveInt(value.schemaVersion)) throw headerField('schemaVersion', 'must be an integer >= 1');
+    header.schemaVersion = value.schemaVersion;
   }
   return header;
 }

@@ -114,6 +114,7 @@ describe('defineSchema', () => {
       'contact',
       'opportunity',
       'opportunity_team',
+      'activity',
     ]);
     expect(salesSchema.table('opportunity')?.conflict).toEqual({
       update: 'server-wins',

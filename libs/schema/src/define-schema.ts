@@ -1,3 +1,4 @@
+import { ColumnValueError, normalizeDx } from './postgres/codec';
 import { SchemaError } from './schema-error';
 import {
   ColumnDef,
@@ -41,17 +42,23 @@ export function defineSchema(input: SchemaDefInput): Schema {
   for (const table of input.tables) checkVisibility(table, seen, problems);
   if (problems.length > 0) throw new SchemaError(problems);
 
+  // Spread first: properties other parts of the definition add (such as write rules) carry through.
   const tables: TableDef[] = input.tables.map((t) => ({
-    name: t.name,
-    columns: t.columns,
-    visibility: t.visibility,
+    ...t,
     conflict: { update: t.conflict?.update ?? 'server-wins', delete: t.conflict?.delete ?? 'delete-wins' },
     uniqueKey: t.uniqueKey && t.uniqueKey.length > 0 ? t.uniqueKey : null,
     write: writeRules(t),
+    indexes: t.indexes ?? [],
     allColumns: [...t.columns, ...SYNC_COLUMNS],
   }));
   const byName = new Map(tables.map((t) => [t.name, t]));
-  return { name: input.name, version: input.version, tables, table: (name) => byName.get(name) };
+  return {
+    name: input.name,
+    version: input.version,
+    tables,
+    table: (name) => byName.get(name),
+    definition: structuredClone(input),
+  };
 }
 
 function writeRules(table: TableDefInput): WriteRules {
@@ -87,6 +94,12 @@ function checkTable(table: TableDefInput, problems: string[]): void {
       problems.push(`${where}: write has unknown flag "${flag}" (insert, update, delete, handOff)`);
     else if (typeof value !== 'boolean') problems.push(`${where}: write.${flag} must be true or false`);
   }
+  for (const index of table.indexes ?? []) {
+    if (index.length === 0) problems.push(`${where}: an index needs at least one column`);
+    for (const col of index)
+      if (!names.has(col))
+        problems.push(`${where}: index (${index.join(', ')}) names unknown column "${col}"`);
+  }
   const policy = table.conflict;
   if (policy?.update && !['server-wins', 'client-wins', 'latest-wins'].includes(policy.update)) {
     problems.push(
@@ -106,6 +119,19 @@ function checkColumn(where: string, col: ColumnDef, problems: string[]): void {
     problems.push(
       `${where}: column "${col.name}" has unknown type "${col.type}" (one of ${COLUMN_TYPES.join(', ')})`,
     );
+  }
+  if (col.default !== undefined) {
+    if (col.name === 'id') problems.push(`${where}: column "id" cannot have a default`);
+    else if (col.default === null)
+      problems.push(`${where}: column "${col.name}" has a null default; leave it out`);
+    else {
+      try {
+        normalizeDx(col, col.default);
+      } catch (err) {
+        if (!(err instanceof ColumnValueError)) throw err;
+        problems.push(`${where}: the default of column "${col.name}" ${err.problem}`);
+      }
+    }
   }
   if (col.type === 'decimal') {
     const { precision, scale } = col;

@@ -1,4 +1,5 @@
 /** The synced-table definition: one source for the laptop's SQLite tables and the server's Postgres tables. */
+import type { DxValue } from '@outpost/dx-format';
 
 export type ColumnType = 'uuid' | 'text' | 'integer' | 'decimal' | 'boolean' | 'date' | 'timestamp' | 'json';
 
@@ -9,6 +10,10 @@ export interface ColumnDef {
   /** decimal only */
   precision?: number;
   scale?: number;
+  /** Value a row gets when it has none for this column: rows that existed before the column was added, and inserts made under an older schema version. A wire value, e.g. `10`, `'open'`, `{ $dec: '0.00' }`. */
+  default?: DxValue;
+  /** Declared by a `deprecateColumn` step: still synced, dropped by a later version's `dropColumn`. */
+  deprecated?: boolean;
 }
 
 /** Who receives a table's rows. A table's rules are a union: a client receives a row when any rule holds. */
@@ -61,6 +66,8 @@ export interface TableDefInput {
    * everyone (reference data) is read-only for laptops unless it says otherwise.
    */
   write?: Partial<WriteRules>;
+  /** Extra indexes (column lists) on both sides, beside the ones visibility lookups get. */
+  indexes?: string[][];
 }
 
 export interface SchemaDefInput {
@@ -70,10 +77,13 @@ export interface SchemaDefInput {
   tables: TableDefInput[];
 }
 
-export interface TableDef extends Required<Omit<TableDefInput, 'conflict' | 'uniqueKey' | 'write'>> {
+export interface TableDef extends Required<
+  Omit<TableDefInput, 'conflict' | 'uniqueKey' | 'write' | 'indexes'>
+> {
   conflict: ConflictPolicy;
   write: WriteRules;
   uniqueKey: string[] | null;
+  indexes: string[][];
   /** Business columns followed by the sync columns, in table order. */
   allColumns: ColumnDef[];
 }
@@ -83,6 +93,8 @@ export interface Schema {
   version: number;
   tables: TableDef[];
   table(name: string): TableDef | undefined;
+  /** The validated input, plain JSON: what a laptop stores to know its own schema whatever its code version. */
+  definition: SchemaDefInput;
 }
 
 /** Columns every synced table carries on both sides, managed by the sync itself. */

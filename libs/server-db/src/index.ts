@@ -3,3 +3,4 @@ export * from './migrate';
 export * from './pg-pool';
 export { migrations } from './migrations';
 export * from './capture-barrier';
+export * from './synced-schema';

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { schemas } from '@outpost/schema';
 import { EventPublisher } from '@outpost/server-kit';
 import { ObjectStore } from '@outpost/storage';
 import { InboxApplyService, SYNC_SCHEMA } from './apply/inbox-apply.service';
@@ -16,7 +15,7 @@ export class AppModule {
       controllers: [InboxFileConsumer],
       providers: [
         { provide: APPLIER_CONFIG, useValue: config },
-        { provide: SYNC_SCHEMA, useValue: schemas[config.schema] },
+        { provide: SYNC_SCHEMA, useValue: config.schema.schema },
         {
           provide: PG_POOL,
           useFactory: () => createPgPool(config.databaseUrl, config.prefetch + 2),

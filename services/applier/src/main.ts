@@ -23,7 +23,7 @@ async function bootstrap(): Promise<void> {
   const logger = new Logger('Applier');
   const config = loadApplierConfig();
   const health = await startHealthServer(config.healthPort);
-  await migrate(config.databaseUrl);
+  await migrate(config.databaseUrl, config.schema);
   const base = rmqServerOptions(config.amqpUrl, config.queuePrefix, 'dxInbox', config.prefetch);
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(AppModule.forRoot(config), {
     ...base,

@@ -1,5 +1,5 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { compileVisibility, type Schema } from '@outpost/schema';
+import { compileVisibility, type SchemaSelection } from '@outpost/schema';
 import { ObjectStore } from '@outpost/storage';
 import { CaptureRepository } from './capture/capture.repository';
 import { CaptureService } from './capture/capture.service';
@@ -9,7 +9,8 @@ import { RouterDatabase } from './database/router-database';
 import { ExtractService } from './extract/extract.service';
 import { RouterKickConsumer } from './kick/router-kick.consumer';
 import { OutboxWriter } from './outbox/outbox-writer';
-import { ROUTER_CONFIG, SYNC_SCHEMA, VISIBILITY } from './router.tokens';
+import { SchemaRefreshService } from './refresh/schema-refresh.service';
+import { ROUTER_CONFIG, SCHEMA_SELECTION, SYNC_SCHEMA, VISIBILITY } from './router.tokens';
 import { LeaderLock } from './routing/leader-lock';
 import { RouteLoop } from './routing/route-loop';
 import { RouteRepository } from './routing/route.repository';
@@ -30,19 +31,22 @@ class RouterLifecycle implements OnApplicationShutdown {
 
 @Module({})
 export class AppModule {
-  static forRoot(config: RouterConfig, schema: Schema, store: ObjectStore): DynamicModule {
+  static forRoot(config: RouterConfig, selection: SchemaSelection, store: ObjectStore): DynamicModule {
+    const schema = selection.schema;
     return {
       module: AppModule,
       controllers: [RouterKickConsumer],
       providers: [
         { provide: ROUTER_CONFIG, useValue: config },
         { provide: SYNC_SCHEMA, useValue: schema },
+        { provide: SCHEMA_SELECTION, useValue: selection },
         { provide: VISIBILITY, useValue: compileVisibility(schema) },
         { provide: ObjectStore, useValue: store },
         RouterDatabase,
         OutboxWriter,
         RouteRepository,
         ExtractService,
+        SchemaRefreshService,
         RouterService,
         LeaderLock,
         ChangeDecoder,

@@ -9,7 +9,6 @@ import {
   rmqServerOptions,
   RmqStatusCheck,
   s3Check,
-  schemaNamed,
   startHealthServer,
 } from '@outpost/server-kit';
 import { RouterDatabase } from './database/router-database';
@@ -21,13 +20,12 @@ import { RouteLoop } from './routing/route-loop';
 
 async function main(): Promise<void> {
   const config = loadRouterConfig();
-  const schema = schemaNamed(config.schema);
   const health = await startHealthServer(config.healthPort);
-  await migrate(config.databaseUrl);
+  await migrate(config.databaseUrl, config.schema);
   const store = ObjectStore.fromConfig(config);
   await store.ensureBuckets();
   const app = await NestFactory.createMicroservice(
-    AppModule.forRoot(config, schema, store),
+    AppModule.forRoot(config, config.schema, store),
     rmqServerOptions(config.amqpUrl, config.queuePrefix, 'routerKick'),
   );
   app.enableShutdownHooks();

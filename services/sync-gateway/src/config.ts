@@ -1,3 +1,4 @@
+import { syncedSchemaVar } from '@outpost/server-db';
 import {
   int,
   loadConfig,
@@ -35,7 +36,7 @@ export const gatewayConfigSpec = {
     'a PEM certificate (chain) file; with TLS_KEY_FILE both ports serve HTTPS',
   ),
   tlsKeyFile: optionalFile('TLS_KEY_FILE', 'the PEM private key file of TLS_CERT_FILE'),
-  schema: sharedVars.schema,
+  schema: syncedSchemaVar,
 };
 export type GatewayConfig = ConfigOf<typeof gatewayConfigSpec>;
 

@@ -45,7 +45,7 @@ function tlsOptions(config: GatewayConfig): { cert: Buffer; key: Buffer } | unde
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
-  await migrate(config.databaseUrl);
+  await migrate(config.databaseUrl, config.schema);
   const infra = await connectInfra(config);
   const agentApp = await createHttpApp(AgentModule.forRoot(infra), config);
   const adminApp = await createHttpApp(AdminModule.forRoot(infra), config);

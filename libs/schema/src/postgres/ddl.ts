@@ -1,4 +1,5 @@
 import type { ColumnDef, ColumnType, Schema, TableDef } from '../types';
+import { dxToPg } from './codec';
 
 /** Identifiers come only from a validated schema definition; quoting still guards reserved words. */
 export function quoteIdent(name: string): string {
@@ -19,6 +20,37 @@ export function postgresColumnType(col: ColumnDef): string {
   return types[col.type];
 }
 
+/** A column's declared default as a Postgres literal of its type. */
+export function postgresDefault(col: ColumnDef): string | null {
+  if (col.default === undefined || col.default === null) return null;
+  const value = dxToPg(col, col.default);
+  const text = typeof value === 'string' ? `'${value.replace(/'/g, "''")}'` : String(value);
+  return `${text}::${postgresColumnType(col)}`;
+}
+
+/** One column's definition, as CREATE TABLE and ALTER TABLE ADD COLUMN write it. */
+export function postgresColumnDdl(col: ColumnDef): string {
+  const notNull = col.name === 'id' ? ' PRIMARY KEY' : col.nullable ? ' NULL' : ' NOT NULL';
+  const def = postgresDefault(col);
+  return `${quoteIdent(col.name)} ${postgresColumnType(col)}${def ? ` DEFAULT ${def}` : ''}${notNull}`;
+}
+
+/** CREATE INDEX for one declared index (idempotent: an upgrade may meet it already there). */
+export function postgresIndexDdl(table: TableDef, columns: string[]): string {
+  return (
+    `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${table.name}_${columns.join('_')}_idx`)} ` +
+    `ON ${quoteIdent(table.name)} (${columns.map(quoteIdent).join(', ')})`
+  );
+}
+
+/** Indexes on the columns visibility rules look rows up by, and the declared ones. */
+export function postgresIndexesDdl(schema: Schema, table: TableDef): string[] {
+  return [
+    ...lookupColumns(schema, table).map((col) => postgresIndexDdl(table, [col])),
+    ...table.indexes.map((cols) => postgresIndexDdl(table, cols)),
+  ];
+}
+
 /** Name of the constraint that holds the table's business key. */
 export function uniqueKeyIndexName(table: TableDef): string {
   return `${table.name}_unique_key`;
@@ -32,10 +64,7 @@ export function uniqueKeyIndexName(table: TableDef): string {
  * which a unique index refuses mid-statement although the committed rows are unique.
  */
 export function postgresTableDdl(schema: Schema, table: TableDef): string[] {
-  const cols = table.columns.map((c) => {
-    const notNull = c.name === 'id' ? ' PRIMARY KEY' : c.nullable ? ' NULL' : ' NOT NULL';
-    return `  ${quoteIdent(c.name)} ${postgresColumnType(c)}${notNull}`;
-  });
+  const cols = table.columns.map((c) => `  ${postgresColumnDdl(c)}`);
   cols.push(
     '  row_version bigint NOT NULL DEFAULT 1',
     '  updated_at timestamptz NOT NULL DEFAULT now()',
@@ -49,11 +78,7 @@ export function postgresTableDdl(schema: Schema, table: TableDef): string[] {
         'WHERE (sync_conflict_of IS NULL) DEFERRABLE INITIALLY DEFERRED',
     );
   }
-  for (const col of lookupColumns(schema, table)) {
-    out.push(
-      `CREATE INDEX ${quoteIdent(`${table.name}_${col}_idx`)} ON ${quoteIdent(table.name)} (${quoteIdent(col)})`,
-    );
-  }
+  out.push(...postgresIndexesDdl(schema, table));
   return out;
 }
 

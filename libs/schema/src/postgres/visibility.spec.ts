@@ -8,7 +8,7 @@ const id = { name: 'id', type: 'uuid' } as const;
 describe('compileVisibility', () => {
   it('derives the sales dependencies from the rules', () => {
     const plan = compileVisibility(salesSchema);
-    expect(plan.tableOrder).toEqual(['account', 'contact', 'opportunity', 'opportunity_team']);
+    expect(plan.tableOrder).toEqual(['account', 'contact', 'opportunity', 'opportunity_team', 'activity']);
     expect(plan.fkDependencies).toEqual([
       { kind: 'referencedBy', source: 'opportunity', fk: 'account_id', target: 'account' },
       { kind: 'via', source: 'opportunity_team', fk: 'opportunity_id', target: 'opportunity' },
@@ -16,6 +16,7 @@ describe('compileVisibility', () => {
     expect(plan.childCascades).toEqual([
       { parent: 'account', child: 'contact', fk: 'account_id' },
       { parent: 'opportunity', child: 'opportunity_team', fk: 'opportunity_id' },
+      { parent: 'opportunity', child: 'activity', fk: 'opportunity_id' },
     ]);
   });
 
@@ -57,11 +58,14 @@ describe('compileVisibility', () => {
   });
 
   it('lists every unknown table and column of a hand-built schema', () => {
-    const table = (def: Omit<TableDef, 'conflict' | 'uniqueKey' | 'allColumns' | 'write'>): TableDef => ({
+    const table = (
+      def: Omit<TableDef, 'conflict' | 'uniqueKey' | 'allColumns' | 'write' | 'indexes'>,
+    ): TableDef => ({
       ...def,
       write: { insert: true, update: true, delete: true, handOff: false },
       conflict: { update: 'server-wins', delete: 'delete-wins' },
       uniqueKey: null,
+      indexes: [],
       allColumns: def.columns,
     });
     const tables = [
@@ -73,6 +77,7 @@ describe('compileVisibility', () => {
       version: 1,
       tables,
       table: (n) => tables.find((t) => t.name === n),
+      definition: { name: 'bad', version: 1, tables: [] },
     };
     let caught: unknown;
     try {

@@ -221,6 +221,15 @@ function fromDxFor(col: ColumnDef): FromDx {
   }
 }
 
+/** A wire value as an SQLite literal of the column's storage (a column default in DDL). */
+export function sqliteLiteral(col: ColumnDef, value: DxValue): string {
+  const v = fromDxFor(col)(value, (problem) => {
+    throw new SqliteValueError('(default)', col.name, problem);
+  });
+  if (v === null) return 'NULL';
+  return typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v);
+}
+
 export interface SqliteColumnCodec {
   column: ColumnDef;
   /** SQLite (or captured JSON) value to wire value; null stays null, a NOT NULL column refuses it. */
@@ -269,10 +278,14 @@ export class SqliteTableCodec {
     return codec;
   }
 
-  /** The business columns of a row as wire values. */
+  /**
+   * The business columns of a captured row as wire values. A column the row does not name was added
+   * after the change was captured: it stays out, and the server gives it the column's default.
+   */
   rowToDx(row: Record<string, unknown>): DxRow {
     const out: DxRow = {};
-    for (const col of this.table.columns) out[col.name] = this.column(col.name).toDx(row[col.name]);
+    for (const col of this.table.columns)
+      if (col.name in row) out[col.name] = this.column(col.name).toDx(row[col.name]);
     return out;
   }
 

@@ -1,4 +1,5 @@
 import { ColumnDef, Schema, TableDef } from '../types';
+import { sqliteLiteral } from './sqlite-codec';
 
 /** Bookkeeping tables the capture triggers read and write; the agent adds its own `_outpost_*` tables. */
 export const LOG_TABLE = '_outpost_log';
@@ -61,11 +62,14 @@ function columnCheck(col: ColumnDef): string | null {
   }
 }
 
-function columnDdl(col: ColumnDef): string {
+/** One column's definition, as CREATE TABLE and ALTER TABLE ADD COLUMN write it. */
+export function sqliteColumnDdl(col: ColumnDef): string {
   if (col.name === 'id')
     return `id TEXT NOT NULL PRIMARY KEY DEFAULT (${SQLITE_UUID_V4}) CHECK (${columnCheck(col)})`;
   const parts = [col.name, sqliteColumnType(col)];
   if (!col.nullable) parts.push('NOT NULL');
+  if (col.default !== undefined && col.default !== null)
+    parts.push(`DEFAULT ${sqliteLiteral(col, col.default)}`);
   const check = columnCheck(col);
   if (check) parts.push(`CHECK (${col.nullable ? `${col.name} IS NULL OR ` : ''}(${check}))`);
   return parts.join(' ');
@@ -73,9 +77,17 @@ function columnDdl(col: ColumnDef): string {
 
 /** CREATE TABLE for one synced table: business columns, then row_version, updated_at, sync_conflict_of. */
 export function sqliteTableDdl(table: TableDef): string {
-  const cols = table.columns.map(columnDdl);
+  const cols = table.columns.map(sqliteColumnDdl);
   cols.push('row_version INTEGER', 'updated_at TEXT', 'sync_conflict_of TEXT');
   return `CREATE TABLE IF NOT EXISTS ${table.name} (\n  ${cols.join(',\n  ')}\n)`;
+}
+
+/** The table's declared indexes (the laptop needs no routing lookups). */
+export function sqliteIndexesDdl(table: TableDef): string[] {
+  return table.indexes.map(
+    (cols) =>
+      `CREATE INDEX IF NOT EXISTS ${table.name}_${cols.join('_')}_idx ON ${table.name} (${cols.join(', ')})`,
+  );
 }
 
 /**
@@ -112,6 +124,6 @@ export function sqliteBookkeepingDdl(): string[] {
  */
 export function sqliteSchemaDdl(schema: Schema): string[] {
   const out = sqliteBookkeepingDdl();
-  for (const table of schema.tables) out.push(sqliteTableDdl(table));
+  for (const table of schema.tables) out.push(sqliteTableDdl(table), ...sqliteIndexesDdl(table));
   return out;
 }

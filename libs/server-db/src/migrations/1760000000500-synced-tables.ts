@@ -1,36 +1,18 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import {
-  postgresCaptureFunctionsDdl,
-  postgresCaptureFunctionsDropDdl,
-  postgresCaptureTriggersDdl,
-  postgresCaptureTriggersDropDdl,
-  postgresSchemaDdl,
-  postgresSchemaDropDdl,
-  salesSchema,
-} from '@outpost/schema';
+import { postgresCaptureFunctionsDdl, postgresCaptureFunctionsDropDdl } from '@outpost/schema';
 
 /**
- * The synced tables of the sales schema and their capture triggers, generated from the schema
- * definition. A later change to the definition needs its own migration (ALTER), not an edit here.
+ * The capture functions the synced tables' triggers call. The synced tables themselves are not a
+ * migration of this list: they belong to the schema `SCHEMA` names and are created and upgraded
+ * from its versions by `migrate()` (see synced-schema.ts). Databases migrated before that hold the
+ * sales tables from an earlier form of this migration; migration 2200 records them as sales v1.
  */
 export class SyncedTables1760000000500 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
-    for (const sql of [
-      ...postgresSchemaDdl(salesSchema),
-      ...postgresCaptureFunctionsDdl(),
-      ...postgresCaptureTriggersDdl(salesSchema),
-    ]) {
-      await q.query(sql);
-    }
+    for (const sql of postgresCaptureFunctionsDdl()) await q.query(sql);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const sql of [
-      ...postgresCaptureTriggersDropDdl(salesSchema),
-      ...postgresSchemaDropDdl(salesSchema),
-      ...postgresCaptureFunctionsDropDdl(),
-    ]) {
-      await q.query(sql);
-    }
+    for (const sql of postgresCaptureFunctionsDropDdl()) await q.query(sql);
   }
 }

@@ -6,8 +6,24 @@ import {
   postgresPublicationDropDdl,
   postgresVersionFunctionDdl,
   quoteIdent,
-  salesSchema,
+  salesHistory,
+  CAPTURE_PUBLICATION,
+  type Schema,
 } from '@outpost/schema';
+
+/**
+ * The synced tables this migration finds: a database migrated before schema versions holds the
+ * sales v1 tables with their capture triggers (migration 2200 recorded them); in any other the
+ * synced tables do not exist yet: the synced-schema migration creates them after the platform
+ * migrations, captured (version trigger, replica identity, publication).
+ */
+async function legacyTables(q: QueryRunner): Promise<Schema | null> {
+  const rows = (await q.query('SELECT name, version FROM sync_schema_version')) as Array<{
+    name: string;
+    version: number;
+  }>;
+  return rows[0]?.name === 'sales' && rows[0].version === 1 ? salesHistory.at(1) : null;
+}
 
 /**
  * Capture moves from triggers that logged every row under one global lock to the router's reader
@@ -20,7 +36,8 @@ import {
  */
 export class LogicalCapture1760000002400 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
-    for (const t of salesSchema.tables) {
+    const legacy = await legacyTables(q);
+    for (const t of legacy?.tables ?? []) {
       await q.query(
         `DROP TRIGGER IF EXISTS ${quoteIdent(`${t.name}_sync_capture`)} ON ${quoteIdent(t.name)}`,
       );
@@ -28,7 +45,8 @@ export class LogicalCapture1760000002400 implements MigrationInterface {
     await q.query('DROP FUNCTION IF EXISTS sync_capture_row()');
     await q.query('DROP FUNCTION IF EXISTS sync_log_lock()');
     await q.query(postgresVersionFunctionDdl());
-    for (const sql of postgresPublicationDdl(salesSchema)) await q.query(sql);
+    if (legacy) for (const sql of postgresPublicationDdl(legacy)) await q.query(sql);
+    else await q.query(`CREATE PUBLICATION ${quoteIdent(CAPTURE_PUBLICATION)}`);
     // One row: the capture's slot and the stream position up to which the log is complete.
     // `partial_*` name a transaction too large for one batch: its first rows are already logged.
     await q.query(`
@@ -49,11 +67,12 @@ export class LogicalCapture1760000002400 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query('ALTER TABLE sync_route_holding DROP COLUMN version');
     await q.query('DROP TABLE sync_capture_position');
-    for (const sql of postgresPublicationDropDdl(salesSchema)) await q.query(sql);
+    const legacy = await legacyTables(q);
+    if (legacy) for (const sql of postgresPublicationDropDdl(legacy)) await q.query(sql);
+    else await q.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(CAPTURE_PUBLICATION)}`);
     // The trigger capture as it was; the router's slot (if any) is dropped by an operator.
     for (const sql of postgresCaptureFunctionsDdl()) await q.query(sql);
-    for (const sql of postgresCaptureTriggersDdl(salesSchema).filter((s) => s.includes('_sync_capture'))) {
-      await q.query(sql);
-    }
+    const triggers = legacy ? postgresCaptureTriggersDdl(legacy) : [];
+    for (const sql of triggers.filter((s) => s.includes('_sync_capture'))) await q.query(sql);
   }
 }

@@ -7,6 +7,7 @@ import { SyncedTables1760000000500 } from './1760000000500-synced-tables';
 import { SyncConflict1760000000600 } from './1760000000600-sync-conflict';
 import { SyncRouter1760000000700 } from './1760000000700-sync-router';
 import { SyncInboxDeadEnds1760000002100 } from './1760000002100-sync-inbox-dead-ends';
+import { SyncSchemaVersion1760000002200 } from './1760000002200-sync-schema-version';
 import { LogicalCapture1760000002400 } from './1760000002400-logical-capture';
 import { SyncClientCredentialEpoch1760000009100 } from './1760000009100-sync-client-credential-epoch';
 import { SyncRefusal1760000002200 } from './1760000002200-sync-refusal';
@@ -25,6 +26,7 @@ export const migrations: Array<new () => MigrationInterface> = [
   SyncConflict1760000000600,
   SyncRouter1760000000700,
   SyncInboxDeadEnds1760000002100,
+  SyncSchemaVersion1760000002200,
   LogicalCapture1760000002400,
   SyncClientCredentialEpoch1760000009100,
   SyncRefusal1760000002200,

@@ -1,4 +1,3 @@
 export * from './config';
 export * from './shared-vars';
 export * from './secret-strength';
-export * from './schema-named';

@@ -42,7 +42,6 @@ export const sharedVars = {
     protocols: ['http:', 'https:'],
   }),
   inboxStorePort: port('INBOX_STORE_PORT', 8090, 'the inbox-store internal HTTP port'),
-  schema: str('SCHEMA', { description: 'the synced schema name', default: 'sales' }),
 } as const;
 
 /** The S3 variables as one group, for services that touch object storage. */

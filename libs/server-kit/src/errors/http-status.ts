@@ -18,6 +18,9 @@ export function httpStatusOf(code: ErrorCode): number {
     case ErrorCode.ClientExists:
     case ErrorCode.FileSeqTaken:
     case ErrorCode.EpochMismatch:
+    case ErrorCode.SchemaMismatch:
+    case ErrorCode.SchemaTooOld:
+    case ErrorCode.SchemaTooNew:
       return 409;
     case ErrorCode.ClientNameInvalid:
     case ErrorCode.DxInvalid:

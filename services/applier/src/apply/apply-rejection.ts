@@ -31,6 +31,8 @@ export enum ApplyRejectionCode {
   ValueRefused = 'VALUE_REFUSED',
   /** Postgres refused the file's rows by a constraint (integrity violation) when they were written. */
   ConstraintRefused = 'CONSTRAINT_REFUSED',
+  /** The file was written under a newer version of the synced schema than the server runs. */
+  SchemaTooNew = 'SCHEMA_TOO_NEW',
   /** The file's object is missing from storage. */
   ObjectMissing = 'OBJECT_MISSING',
   /** Any other error, repeated the same way as many times as the applier allows. */

@@ -81,6 +81,8 @@ export interface ChunkContext {
   recentOrigins: Map<string, Array<string | null>>;
   /** Last values of rows the server deleted, for tables whose delete policy resurrects. */
   deleted?: Map<string, DxRow>;
+  /** Per table, columns a later schema version dropped: a change made before still names them; they are ignored. */
+  dropped?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 export const rowKey = (table: string, id: string): string => `${table}\u0000${id}`;
@@ -316,8 +318,17 @@ class TxnResolver {
     }
   }
 
+  private isDropped(name: string): boolean {
+    return this.ctx.dropped?.get(this.table.name)?.has(name) === true;
+  }
+
+  /**
+   * An insert without a value for a column (made under a schema version before the column existed)
+   * gets the column's default, as the row did on the laptop when it upgraded.
+   */
   private checkRow(row: DxRow): DxRow {
-    for (const name of Object.keys(row)) if (!SYNC_MANAGED.has(name)) this.column(name);
+    for (const name of Object.keys(row))
+      if (!SYNC_MANAGED.has(name) && !this.isDropped(name)) this.column(name);
     if (row.id !== undefined && row.id !== this.st.id) {
       throw new ApplyRejection(
         ApplyRejectionCode.BadValue,
@@ -327,7 +338,7 @@ class TxnResolver {
     const out: DxRow = { id: this.st.id };
     for (const col of this.table.columns) {
       if (col.name === 'id') continue;
-      const value = this.value(col, row[col.name], 'the value');
+      const value = this.value(col, row[col.name] === undefined ? col.default : row[col.name], 'the value');
       if (value === null && !col.nullable) {
         throw new ApplyRejection(
           ApplyRejectionCode.BadValue,
@@ -344,7 +355,7 @@ class TxnResolver {
   ): Array<{ col: ColumnDef; old: DxValue; new: DxValue }> {
     const out: Array<{ col: ColumnDef; old: DxValue; new: DxValue }> = [];
     for (const [name, change] of Object.entries(changes)) {
-      if (SYNC_MANAGED.has(name)) continue;
+      if (SYNC_MANAGED.has(name) || this.isDropped(name)) continue;
       const col = this.column(name);
       if (col.name === 'id') {
         throw new ApplyRejection(

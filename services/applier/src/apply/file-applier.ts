@@ -9,9 +9,11 @@ import {
 } from '@outpost/dx-format';
 import {
   CAPTURE_MESSAGE_PREFIX,
+  droppedColumns,
   dxKey,
   type CaptureMessage,
   type Schema,
+  type SchemaHistory,
   type TableDef,
 } from '@outpost/schema';
 import { captureBarrier } from '@outpost/server-db';
@@ -60,6 +62,8 @@ export interface FileApplyResult {
 export interface FileApplierOptions {
   /** Transactions resolved and written together. */
   chunkTxns: number;
+  /** The schema's versions: columns older versions had and a later one dropped are ignored in older files. */
+  history?: SchemaHistory;
   /** Called after each chunk is written, before the next is read (fault injection in tests). */
   afterChunk?: (chunksWritten: number) => Promise<void> | void;
 }
@@ -82,6 +86,7 @@ interface Echo {
  */
 export class FileApplier {
   private readonly tables: Map<string, TableSql>;
+  private readonly dropped: Map<string, Set<string>>;
 
   constructor(
     private readonly schema: Schema,
@@ -89,6 +94,8 @@ export class FileApplier {
     private readonly options: FileApplierOptions,
   ) {
     this.tables = new Map(schema.tables.map((t) => [t.name, new TableSql(t)]));
+    const versions = options.history?.stepsBetween(0, schema.version) ?? [];
+    this.dropped = new Map(schema.tables.map((t) => [t.name, droppedColumns(versions, t.name)]));
   }
 
   /** Throws FileRefusal when the whole file must be refused, ApplyRejection when it can never apply. */
@@ -98,7 +105,7 @@ export class FileApplier {
     position: ApplyPosition,
     input: Readable,
   ): Promise<FileApplyResult> {
-    const run = new FileRun(this.schema, this.tables, this.guard, this.options, db, file);
+    const run = new FileRun(this.schema, this.tables, this.guard, this.dropped, this.options, db, file);
     try {
       return await run.apply(input, position);
     } catch (err) {
@@ -140,6 +147,7 @@ class FileRun {
     private readonly schema: Schema,
     private readonly tables: Map<string, TableSql>,
     private readonly guard: WriteGuard,
+    private readonly dropped: ReadonlyMap<string, ReadonlySet<string>>,
     private readonly options: FileApplierOptions,
     private readonly db: PoolClient,
     private readonly file: InboxFile,
@@ -204,6 +212,14 @@ class FileRun {
       throw new ApplyRejection(
         ApplyRejectionCode.HeaderMismatch,
         `file ${describe(this.file)}: ${problems.join('; ')}; the file was misfiled or written by another client — re-upload the right file`,
+      );
+    }
+    // A file of an older version applies as it is: its inserts lack the newer columns, which take
+    // their defaults, and columns dropped since are ignored. A newer one needs the server upgraded first.
+    if (header.schemaVersion !== undefined && header.schemaVersion > this.schema.version) {
+      throw new ApplyRejection(
+        ApplyRejectionCode.SchemaTooNew,
+        `file ${describe(this.file)} was written under schema ${this.schema.name} v${header.schemaVersion}, but the server runs v${this.schema.version}; upgrade the server, then retry the file`,
       );
     }
     if (header.count > 0 && header.firstSeq !== position.txnSeq + 1) {
@@ -271,7 +287,14 @@ class FileRun {
     const recentOrigins = await this.loadRecentOrigins(txns, loaded);
     const deleted = await this.loadDeletedRows(txns, loaded);
     const { outcomes, conflicts } = resolveChunk(
-      { schema: this.schema, client: this.file.client, loaded, recentOrigins, deleted },
+      {
+        schema: this.schema,
+        client: this.file.client,
+        loaded,
+        recentOrigins,
+        deleted,
+        dropped: this.dropped,
+      },
       txns,
     );
     const atOf = new Map(txns.map((t) => [t.index, t.tx.at]));

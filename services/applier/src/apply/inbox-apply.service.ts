@@ -56,6 +56,7 @@ export class InboxApplyService implements OnModuleDestroy {
     const faultAt = config.faultAfterChunks;
     this.fileApplier = new FileApplier(schema, new WriteGuard(schema, compileVisibility(schema)), {
       chunkTxns: config.chunkTxns,
+      history: config.schema.history,
       afterChunk:
         faultAt === undefined
           ? undefined

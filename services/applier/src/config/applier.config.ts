@@ -8,24 +8,14 @@ import {
   type ConfigOf,
   type VarSpec,
 } from '@outpost/server-kit';
-import { schemas, type SchemaName } from '@outpost/schema';
-
-const schemaVar: VarSpec<SchemaName> = {
-  env: 'SCHEMA',
-  description: `the synced schema name, one of ${Object.keys(schemas).join(', ')}`,
-  default: 'sales',
-  parse(raw) {
-    if (!(raw in schemas)) throw new Error(`unknown schema "${raw}"`);
-    return raw as SchemaName;
-  },
-};
+import { syncedSchemaVar } from '@outpost/server-db';
 
 export const applierConfigSpec = {
   databaseUrl: sharedVars.databaseUrl,
   amqpUrl: sharedVars.amqpUrl,
   queuePrefix: sharedVars.queuePrefix,
   ...s3Vars,
-  schema: schemaVar,
+  schema: syncedSchemaVar,
   healthPort: healthPortVar(8092),
   prefetch: int('APPLY_PREFETCH', {
     description: 'how many dx.inbox messages one applier works on at once',

@@ -1,3 +1,4 @@
+import { syncedSchemaVar } from '@outpost/server-db';
 import {
   healthPortVar,
   int,
@@ -12,7 +13,7 @@ export const routerConfigSpec = {
   databaseUrl: sharedVars.databaseUrl,
   amqpUrl: sharedVars.amqpUrl,
   queuePrefix: sharedVars.queuePrefix,
-  schema: sharedVars.schema,
+  schema: syncedSchemaVar,
   ...s3Vars,
   healthPort: healthPortVar(8093),
   pollMs: int('ROUTER_POLL_MS', {

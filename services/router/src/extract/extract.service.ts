@@ -155,12 +155,13 @@ export class ExtractService {
         await tx.query(this.holdSql.get(table.name) as string, [client.userLogin, client.name]);
       }
       await tx.query(
-        `INSERT INTO sync_route_state (client, epoch, from_seq, next_file_seq, extracted_at)
-         VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO sync_route_state (client, epoch, from_seq, next_file_seq, extracted_at, schema_version)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (client) DO UPDATE SET epoch = EXCLUDED.epoch, from_seq = EXCLUDED.from_seq,
            next_file_seq = EXCLUDED.next_file_seq, extracted_at = EXCLUDED.extracted_at,
+           schema_version = EXCLUDED.schema_version,
            failures = 0, retry_at = NULL, last_error = NULL, updated_at = now()`,
-        [client.name, epoch, snap.max_seq, file.fileSeq + 1, snap.at],
+        [client.name, epoch, snap.max_seq, file.fileSeq + 1, snap.at, this.schema.version],
       );
       await tx.query(
         `UPDATE sync_outbound_file SET obsolete_at = now()

@@ -25,7 +25,11 @@ export interface WrittenFile {
  */
 @Injectable()
 export class OutboxWriter {
-  constructor(private readonly store: ObjectStore) {}
+  constructor(
+    private readonly store: ObjectStore,
+    /** Version of the synced schema the rows are written under; the header carries it. */
+    private readonly schemaVersion?: number,
+  ) {}
 
   async write(
     spec: OutboxFileSpec,
@@ -44,6 +48,7 @@ export class OutboxWriter {
       createdAt: new Date().toISOString(),
       kind: spec.kind,
       epoch: spec.epoch,
+      ...(this.schemaVersion === undefined ? {} : { schemaVersion: this.schemaVersion }),
     });
     const upload = this.store.putStream(this.store.outboxBucket, objectKey, writer.stream);
     // A failed upload stops consuming the stream; aborting the writer releases a write() waiting on it.

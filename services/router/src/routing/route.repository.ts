@@ -33,6 +33,8 @@ export interface RouteState {
   extractedAt: Date;
   failures: number;
   retryAt: Date | null;
+  /** Schema version the client's holdings were last routed under (1 for states from before versions). */
+  schemaVersion: number;
 }
 
 export interface CurrentRow {
@@ -136,8 +138,9 @@ export class RouteRepository {
       extracted_at: Date | null;
       failures: number | null;
       retry_at: Date | null;
+      schema_version: number | null;
     }>(
-      `SELECT c.name, c.user_login, c.extract_requested_at, s.epoch, s.from_seq, s.next_file_seq, s.extracted_at, s.failures, s.retry_at
+      `SELECT c.name, c.user_login, c.extract_requested_at, s.epoch, s.from_seq, s.next_file_seq, s.extracted_at, s.failures, s.retry_at, s.schema_version
          FROM sync_client c LEFT JOIN sync_route_state s ON s.client = c.name
         WHERE c.status = 'active' ORDER BY c.name`,
     );
@@ -155,6 +158,7 @@ export class RouteRepository {
               extractedAt: r.extracted_at as Date,
               failures: r.failures as number,
               retryAt: r.retry_at,
+              schemaVersion: r.schema_version ?? 1,
             },
     }));
   }
@@ -263,6 +267,14 @@ export class RouteRepository {
         [watermark],
       );
     });
+  }
+
+  /** The client's holdings now follow `version` of the schema (after its partial re-extract). */
+  async setSchemaVersion(client: string, version: number): Promise<void> {
+    await this.db.query(
+      'UPDATE sync_route_state SET schema_version = $2, updated_at = now() WHERE client = $1',
+      [client, version],
+    );
   }
 
   /** Records a failed attempt; the client is retried after `retryAfterMs` and catches up from its own position. */

@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { VisibilityPlan } from '@outpost/schema';
 import type { RouterConfig } from '../config/router.config';
 import { RouterDatabase } from '../database/router-database';
 import { ExtractService } from '../extract/extract.service';
 import { OutboxWriter } from '../outbox/outbox-writer';
+import { SchemaRefreshService } from '../refresh/schema-refresh.service';
 import { ROUTER_CONFIG, VISIBILITY } from '../router.tokens';
 import { deliverPlan } from './delivery';
 import { RouteBatch, type RouteTarget } from './route-batch';
@@ -41,6 +42,7 @@ export class RouterService {
     private readonly extracts: ExtractService,
     private readonly outbox: OutboxWriter,
     @Inject(ROUTER_CONFIG) private readonly options: RouterConfig,
+    @Optional() private readonly refresher?: SchemaRefreshService,
   ) {}
 
   /** Returns true when more work is waiting (a full batch was read), so the caller runs again at once. */
@@ -51,6 +53,8 @@ export class RouterService {
     const now = Date.now();
     const routed = clients.filter((c) => c.state !== null && !ExtractService.pending(c));
     const due = (c: RouteClient) => c.state?.retryAt == null || c.state.retryAt.getTime() <= now;
+    // A partial re-extract moves the client's file seq: the pass starts again with fresh states.
+    if (await this.refreshSchemas(routed.filter(due))) return true;
     const watermark = await this.repo.watermark();
     let more = false;
 
@@ -111,6 +115,25 @@ export class RouterService {
       }
     }
     return targets.filter((t) => !busy.has(t.name)).map((t) => t.name);
+  }
+
+  /** Sends the partial re-extract to clients routed under an older schema version; true when any was sent. */
+  private async refreshSchemas(clients: RouteClient[]): Promise<boolean> {
+    const refresher = this.refresher;
+    if (!refresher) return false;
+    let any = false;
+    for (const client of clients.filter((c) => refresher.behind(c))) {
+      try {
+        const r = await refresher.refresh(client);
+        this.logger.log(
+          `schema v${refresher.version}: sent ${client.name} ${r.rows} rows and ${r.evicted} evicts of ${r.tables.join(', ') || 'no table'}`,
+        );
+        any = true;
+      } catch (err) {
+        await this.recordFailure(client.name, err);
+      }
+    }
+    return any;
   }
 
   private async recordFailure(client: string, err: unknown): Promise<void> {

@@ -2,7 +2,7 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import type { ClientProxy } from '@nestjs/microservices';
 import { compileVisibility, type VisibilityPlan } from '@outpost/schema';
 import { createDataSource } from '@outpost/server-db';
-import { EventPublisher, rmqClient, schemaNamed } from '@outpost/server-kit';
+import { EventPublisher, rmqClient } from '@outpost/server-kit';
 import { DataSource } from 'typeorm';
 import type { GatewayConfig } from '../config';
 import { SessionTokens } from '../sessions/session-token';
@@ -22,7 +22,7 @@ export interface GatewayInfra {
 }
 
 export async function connectInfra(config: GatewayConfig): Promise<GatewayInfra> {
-  const visibility = compileVisibility(schemaNamed(config.schema));
+  const visibility = compileVisibility(config.schema.schema);
   const dataSource = await createDataSource(config.databaseUrl, [], {
     applicationName: 'sync-gateway',
   }).initialize();

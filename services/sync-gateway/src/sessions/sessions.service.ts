@@ -1,7 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { CloseSessionRequest, OpenSessionRequest, OpenSessionResponse } from '@outpost/contracts';
 import { DataSource } from 'typeorm';
+import type { GatewayConfig } from '../config';
+import { GATEWAY_CONFIG } from '../infra/infra.tokens';
 import { RegistryClient } from '../infra/registry.client';
+import { sessionSchema } from './session-schema';
 import { SessionTokens, type SessionClaims } from './session-token';
 
 @Injectable()
@@ -10,13 +13,16 @@ export class SessionsService {
     private readonly registry: RegistryClient,
     private readonly tokens: SessionTokens,
     private readonly db: DataSource,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
   /** Only the registry decides who may sync; nothing is recorded for a refused client. */
   async open(req: OpenSessionRequest, correlationId: string): Promise<OpenSessionResponse> {
     const client = await this.registry.authenticate(req.client, req.secret, correlationId);
+    const schema = req.schema && sessionSchema(this.config.schema, req.schema, client.name);
     const { token, claims } = this.tokens.issue(client.name, client.credentialEpoch ?? 1);
     return {
+      ...(schema ? { schema } : {}),
       sessionId: claims.sessionId,
       token,
       expiresAt: new Date(claims.exp * 1000).toISOString(),

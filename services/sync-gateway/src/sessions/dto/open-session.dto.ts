@@ -21,6 +21,11 @@ export function parseOpenSession(body: unknown): OpenSessionRequest {
     problems.push(
       `formatVersion must be ${DX_VERSION}, got ${JSON.stringify(b.formatVersion)}; upgrade the agent`,
     );
+  if (b.schema !== undefined) {
+    const s = fields(b.schema);
+    if (typeof s.name !== 'string' || !Number.isInteger(s.version) || (s.version as number) < 1)
+      problems.push('schema must be {name: string, version: integer >= 1}');
+  }
   if (problems.length)
     throw new DomainError(ErrorCode.ValidationFailed, `Cannot open a session: ${problems.join('; ')}`);
   return b as unknown as OpenSessionRequest;
