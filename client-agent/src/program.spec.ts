@@ -111,6 +111,7 @@ describe('sync-agent commands', () => {
         client: 'laptop-1',
         server: 'http://127.0.0.1:9',
         userLogin: null,
+        schema: { name: 'sales', version: 3 },
         pendingTransactions: 1,
         outboxFiles: 0,
         awaitingConfirmation: 0,

@@ -11,6 +11,7 @@ function describe(s: AgentStatus): string {
     : 'never';
   const lines = [
     `client                 ${s.client} (${s.userLogin ?? 'user not known yet'}) at ${s.server}`,
+    `schema                 ${s.schema.name} v${s.schema.version}`,
     `pending changes        ${s.pendingTransactions} (not yet in an outbox file)`,
     `outbox files           ${s.outboxFiles} (waiting to be sent)`,
     `awaiting confirmation  ${s.awaitingConfirmation} changes (sent, not yet applied by the server)`,

@@ -32,8 +32,11 @@ interface SyncCommandOptions {
 export function describeSync(s: SyncSummary): string {
   const part = (t: { files: number; txns: number; bytes: number }) =>
     `${t.files} files (${t.txns} changes, ${t.bytes} bytes)`;
+  const upgrade = s.schemaUpgrade
+    ? `local schema upgraded from v${s.schemaUpgrade.from} to v${s.schemaUpgrade.to}; `
+    : '';
   return (
-    `uploaded ${part(s.uploaded)}, downloaded ${part(s.downloaded)}, ${s.conflicts} conflict${s.conflicts === 1 ? '' : 's'}` +
+    `${upgrade}uploaded ${part(s.uploaded)}, downloaded ${part(s.downloaded)}, ${s.conflicts} conflict${s.conflicts === 1 ? '' : 's'}` +
     ` in ${(s.durationMs / 1000).toFixed(1)} s` +
     (s.refused > 0
       ? `; the server refused ${s.refused} of your change${s.refused === 1 ? '' : 's'} (your copy now shows the server's rows; see "sync-agent status")`

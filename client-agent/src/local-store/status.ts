@@ -8,6 +8,8 @@ export interface AgentStatus {
   client: string;
   server: string;
   userLogin: string | null;
+  /** The synced schema the local store holds. */
+  schema: { name: string; version: number };
   /** Local changes not yet put in an outbox file. */
   pendingTransactions: number;
   /** Outbox files written and not yet acknowledged by the server. */
@@ -33,6 +35,7 @@ export function readStatus(cfg: AgentConfig, store: LocalStore): AgentStatus {
     client: cfg.client,
     server: cfg.server,
     userLogin: store.getState(StateKey.userLogin),
+    schema: { name: store.schema.name, version: store.schema.version },
     pendingTransactions: log.pendingCount(),
     outboxFiles: log.filesWithStatus('assigned', 'written').length,
     awaitingConfirmation: log.awaitingConfirmationCount(),
