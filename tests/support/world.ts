@@ -36,9 +36,16 @@ export interface World {
   close(): Promise<void>;
 }
 
-/** `env`: extra environment for every service (for example a smaller retry limit); `gatewayTls`: HTTPS. */
+/**
+ * `env`: extra environment for every service (for example a smaller retry limit); `gatewayTls`: HTTPS;
+ * `schema`: the synced schema the stack runs (SCHEMA) and laptops are set up with (default sales).
+ */
 export async function createWorld(
-  options: { env?: Record<string, string>; gatewayTls?: StartStackOptions['gatewayTls'] } = {},
+  options: {
+    env?: Record<string, string>;
+    gatewayTls?: StartStackOptions['gatewayTls'];
+    schema?: string;
+  } = {},
 ): Promise<World> {
   const prefix = uniquePrefix();
   const database = await createTestDatabase(prefix);
@@ -46,9 +53,10 @@ export async function createWorld(
     databaseUrl: database.url,
     queuePrefix: prefix,
     bucketPrefix: prefix,
-    env: options.env,
+    env: options.schema ? { ...options.env, SCHEMA: options.schema } : options.env,
     gatewayTls: options.gatewayTls,
   });
+  const schemaArgs = options.schema ? ['--schema', options.schema.split('@')[0]] : [];
   const db = new Pool({ connectionString: database.url, max: 4 });
   const s3 = s3Client();
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'outpost-laptops-'));
@@ -69,7 +77,18 @@ export async function createWorld(
     laptop: async (name, userLogin, options = {}) => {
       const secret = await register(name, userLogin);
       const dir = laptopDir(name);
-      const args = ['init', '--dir', dir, '--server', stack.gatewayUrl, '--client', name, '--secret', secret];
+      const args = [
+        'init',
+        '--dir',
+        dir,
+        '--server',
+        stack.gatewayUrl,
+        '--client',
+        name,
+        '--secret',
+        secret,
+        ...schemaArgs,
+      ];
       await agentJson(options.extract === false ? [...args, '--no-extract'] : args);
       return dir;
     },
