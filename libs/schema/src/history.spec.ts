@@ -163,6 +163,8 @@ describe('schema history', () => {
       'part_used',
     ]);
     expect(schema.table('part')?.visibility).toEqual([{ everyone: true }]);
+    // Extracts bind the user login as $1 whatever the rules, reference data included.
+    expect(compileVisibility(schema).inverseIdsSql('part')).toMatch(/\$1/);
   });
 });
 

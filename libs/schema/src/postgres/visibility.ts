@@ -272,7 +272,8 @@ class CompiledVisibility implements VisibilityPlan {
     const name = q(table.name);
     return table.visibility
       .map((rule) => {
-        if ('everyone' in rule) return `SELECT id FROM ${name}`;
+        // Every caller binds the login as $1: a query over reference data alone must still use it.
+        if ('everyone' in rule) return `SELECT id FROM ${name} WHERE $1::text IS NOT NULL`;
         if ('userColumn' in rule) return `SELECT id FROM ${name} WHERE ${q(rule.userColumn)} = $1`;
         if ('via' in rule) {
           const { table: via, fk, userColumn } = rule.via;
