@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Pool } from 'pg';
 import { migrate } from '@outpost/server-db';
+import { selectSchema } from '@outpost/schema';
 import {
   createTestDatabase,
   getServices,
@@ -89,7 +90,7 @@ export class BenchEnvironment {
     const services = await this.backing();
     const database: TestDatabase = await createTestDatabase(`bench_${label}`, services.databaseUrl);
     this.cleanups.push(() => database.drop());
-    await migrate(database.url);
+    await migrate(database.url, selectSchema('sales'));
     const db = new Pool({ connectionString: database.url, max: 4 });
     this.cleanups.push(() => db.end());
     return { url: database.url, db };
