@@ -138,6 +138,18 @@ describe('schema history', () => {
     expect(tablesToRefresh(history.latest, history.stepsBetween(1, 3))).toEqual(['customer', 'visit']);
     expect(tablesToRefresh(history.latest, history.stepsBetween(2, 3))).toEqual([]);
     expect([...droppedColumns(history.versions, 'customer')]).toEqual(['fax']);
+    const ruled = defineSchemaHistory({
+      ...shop(),
+      versions: [
+        ...shop().versions,
+        {
+          version: 4,
+          steps: [{ alterTable: { table: 'visit', set: { visibility: [{ everyone: true }] } } }],
+        },
+      ],
+    });
+    expect(ruled.latest.table('visit')?.visibility).toEqual([{ everyone: true }]);
+    expect(tablesToRefresh(ruled.latest, ruled.stepsBetween(3, 4))).toEqual(['customer', 'visit']);
     expect(tablesToRefresh(salesHistory.latest, salesHistory.stepsBetween(1, 3))).toEqual([
       'contact',
       'opportunity',
