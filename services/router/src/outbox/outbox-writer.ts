@@ -1,6 +1,8 @@
 import { DX_FORMAT, DX_VERSION, DxWriter, type DxFileKind, type DxTransaction } from '@outpost/dx-format';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import type { Schema } from '@outpost/schema';
 import { outboxKey, ObjectStore } from '@outpost/storage';
+import { SYNC_SCHEMA } from '../router.tokens';
 
 export interface OutboxFileSpec {
   client: string;
@@ -25,11 +27,15 @@ export interface WrittenFile {
  */
 @Injectable()
 export class OutboxWriter {
+  /** Version of the synced schema the rows are written under; the header carries it. */
+  private readonly schemaVersion: number | undefined;
+
   constructor(
     private readonly store: ObjectStore,
-    /** Version of the synced schema the rows are written under; the header carries it. */
-    private readonly schemaVersion?: number,
-  ) {}
+    @Optional() @Inject(SYNC_SCHEMA) schema?: Schema,
+  ) {
+    this.schemaVersion = schema?.version;
+  }
 
   async write(
     spec: OutboxFileSpec,
