@@ -267,6 +267,10 @@ describe('write authorization: a laptop changes only what its user may see and d
       id: aliceAccount,
       name: 'Alice Corp',
     });
+    // The row comes back marked, naming itself rather than the account mallory may not see.
+    await syncUntil(mallory, `SELECT sync_conflict_of FROM account WHERE id = '${copy}'`, [
+      { sync_conflict_of: copy },
+    ]);
   });
 
   it('applies an honest new account with its contact and opportunity in one upload', async () => {
