@@ -181,7 +181,15 @@ describe('appliers side by side', () => {
 });
 
 function insert(seq: number, id: string, name: string, user: string): DxTransaction {
-  return { seq, at: new Date().toISOString(), user, table: 'account', id, op: 'insert', row: { id, name } };
+  return {
+    seq,
+    at: new Date().toISOString(),
+    user,
+    table: 'account',
+    id,
+    op: 'insert',
+    row: { id, name, owner_login: user },
+  };
 }
 
 function rename(seq: number, id: string, from: string, to: string, user: string): DxTransaction {

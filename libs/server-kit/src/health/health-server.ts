@@ -16,7 +16,9 @@ export interface HealthServer {
  * speak RabbitMQ: 503 until setReady(true), and afterwards whenever a dependency does not answer.
  */
 export async function startHealthServer(port: number, host = '0.0.0.0'): Promise<HealthServer> {
-  const app = await NestFactory.create(HealthModule, { logger: ['error', 'warn'] });
+  // No `logger` option: Nest applies it to every logger of the process, which would silence the
+  // service's own log lines, not only this app's.
+  const app = await NestFactory.create(HealthModule);
   await app.listen(port, host);
   const readiness = app.get(Readiness);
   const address = app.getHttpServer().address() as AddressInfo;
