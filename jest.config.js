@@ -11,6 +11,8 @@ module.exports = {
     {
       displayName: 'unit',
       rootDir: __dirname,
+      // Property tests and stream tests take a few seconds of CPU; a busy CI machine may stretch that.
+      testTimeout: 30_000,
       testMatch: [
         '<rootDir>/{libs,services}/*/src/**/*.spec.ts',
         '<rootDir>/{client-agent,admin-cli,bench}/src/**/*.spec.ts',
