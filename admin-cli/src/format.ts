@@ -1,5 +1,6 @@
 import type {
   CaptureStatusView,
+  ClientLagView,
   ClientView,
   ConflictView,
   InboxFileView,
@@ -107,5 +108,50 @@ export function refusalsTable(refusals: RefusalView[]): string {
       r.code,
       r.reason,
     ]),
+  );
+}
+
+/** A duration in seconds as the largest whole unit that fits: 45s, 12m, 3h, 2d. */
+export function age(seconds: number | null): string {
+  if (seconds === null) return '-';
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 172800) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86400)}d`;
+}
+
+export function lagTable(lag: ClientLagView[]): string {
+  if (lag.length === 0) return 'No clients registered.\n';
+  const route = lag[0].route;
+  const header =
+    `router: ${route.pendingLogEntries} server log entries not routed yet` +
+    (route.oldestPendingAgeSeconds === null ? '' : `, oldest ${age(route.oldestPendingAgeSeconds)} old`) +
+    '\n';
+  return (
+    header +
+    table(
+      [
+        'NAME',
+        'STATUS',
+        'LAST SYNC',
+        'UP: PENDING',
+        'QUARANTINED',
+        'APPLY LAG',
+        'DOWN: UNACKED',
+        'OLDEST UNACKED',
+        'ROUTE ERROR',
+      ],
+      lag.map((c) => [
+        c.name,
+        c.status,
+        dash(c.lastSyncAt),
+        `${c.inbox.pendingFiles} (${c.inbox.pendingBytes} B)`,
+        String(c.inbox.quarantinedFiles),
+        age(c.inbox.oldestPendingAgeSeconds),
+        `${c.outbound.unackedFiles} (${c.outbound.unackedBytes} B)`,
+        age(c.outbound.oldestUnackedAgeSeconds),
+        c.route.lastError ? `${c.route.failures}x: ${c.route.lastError}` : '-',
+      ]),
+    )
   );
 }

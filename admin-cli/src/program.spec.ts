@@ -1,5 +1,5 @@
 import type { FetchFn } from './admin-api';
-import { buildProgram, errorLine } from './program';
+import { buildProgram, errorJson, errorLine, failureOf } from './program';
 
 interface Call {
   url: string;
@@ -138,5 +138,88 @@ describe('sync-admin', () => {
     const program = buildProgram({ out: () => undefined, env: {} });
     const err = await program.parseAsync(['node', 'sync-admin', 'clients', 'list']).catch((e: unknown) => e);
     expect(errorLine(err)).toMatch(/^error: no server: pass --server URL or set SYNC_ADMIN_URL/);
+  });
+
+  it('reactivates a client and shows lag per client', async () => {
+    const lag = {
+      name: 'lap-1',
+      status: 'active',
+      lastSyncAt: '2026-01-01T00:00:00.000Z',
+      inbox: { pendingFiles: 2, pendingBytes: 300, quarantinedFiles: 1, oldestPendingAgeSeconds: 4000 },
+      outbound: { unackedFiles: 1, unackedBytes: 50, oldestUnackedAgeSeconds: 30 },
+      route: { pendingLogEntries: 7, oldestPendingAgeSeconds: 5, failures: 0, lastError: null },
+    };
+    const h = harness((c) =>
+      c.url.includes('/lag') ? { status: 200, body: [lag] } : { status: 200, body: client },
+    );
+    await h.run('clients', 'reactivate', 'lap-1');
+    expect(h.calls[0]).toMatchObject({
+      method: 'POST',
+      url: 'http://gw:8081/admin/clients/lap-1/reactivate',
+    });
+    expect(h.output()).toBe('Client lap-1 is active again.\n');
+    await h.run('lag', '--client', 'lap-1');
+    expect(h.calls[1].url).toBe('http://gw:8081/admin/lag?client=lap-1');
+    expect(h.output()).toContain('router: 7 server log entries not routed yet, oldest 5s old');
+    expect(h.output()).toMatch(
+      /lap-1\s+active\s+2026-01-01T00:00:00.000Z\s+2 \(300 B\)\s+1\s+66m\s+1 \(50 B\)\s+30s/,
+    );
+  });
+
+  it('prints JSON for every command when --json is given anywhere, errors included', async () => {
+    const h = harness(() => ({ status: 200, body: client }));
+    await h.run('--json', 'clients', 'deactivate', 'lap-1');
+    expect(JSON.parse(h.output())).toEqual(client);
+    const refused = harness(() => ({
+      status: 401,
+      body: { error: { code: 'ADMIN_TOKEN_INVALID', message: 'bad token', correlationId: 'c-2' } },
+    }));
+    const err = await refused.run('clients', 'list', '--json').catch((e: unknown) => e);
+    expect(JSON.parse(errorJson(err))).toEqual({
+      error: { class: 'refused', code: 'ADMIN_TOKEN_INVALID', message: 'bad token', correlationId: 'c-2' },
+    });
+  });
+
+  it('classes failures: refused (4xx), unreachable (503, no answer), server (5xx)', async () => {
+    const status = async (code: number) => {
+      const h = harness(() => ({ status: code, body: { error: { code: 'X', message: 'm' } } }));
+      return failureOf(await h.run('clients', 'list').catch((e: unknown) => e)).failureClass;
+    };
+    expect(await status(404)).toBe('refused');
+    expect(await status(503)).toBe('unreachable');
+    expect(await status(500)).toBe('server');
+  });
+
+  it('says the server answered with HTML, not the admin API', async () => {
+    const program = buildProgram({
+      out: () => undefined,
+      env: { SYNC_ADMIN_URL: 'http://web:80', SYNC_ADMIN_TOKEN: 't' },
+      fetch: async () =>
+        new Response('<!doctype html><html><body>Welcome</body></html>', {
+          status: 200,
+          headers: { 'content-type': 'text/html; charset=utf-8' },
+        }),
+    });
+    const err = await program.parseAsync(['node', 'sync-admin', 'clients', 'list']).catch((e: unknown) => e);
+    expect(errorLine(err)).toBe(
+      "error: the server at http://web:80 answered with HTML, not the Outpost admin API: check --server and the port (the gateway's ADMIN_PORT, 8081 by default) (NOT_ADMIN_API)\n",
+    );
+    expect(failureOf(err).failureClass).toBe('unreachable');
+  });
+
+  it('gives up after --timeout seconds', async () => {
+    const program = buildProgram({
+      out: () => undefined,
+      env: { SYNC_ADMIN_URL: 'http://slow:8081', SYNC_ADMIN_TOKEN: 't' },
+      fetch: (_input, init) =>
+        new Promise((_resolve, reject) => {
+          init?.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+        }),
+    });
+    const err = await program
+      .parseAsync(['node', 'sync-admin', '--timeout', '0.2', 'clients', 'list'])
+      .catch((e: unknown) => e);
+    expect(errorLine(err)).toMatch(/did not answer within 0\.2 s; check the gateway, or raise --timeout/);
+    expect(failureOf(err).failureClass).toBe('unreachable');
   });
 });

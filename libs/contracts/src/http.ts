@@ -128,6 +128,32 @@ export interface ClientWithSecret {
   secret: string;
 }
 
+/**
+ * How far behind one client is, both ways (GET /admin/lag). Ages are in seconds, null when there is
+ * nothing waiting; the routing figures are the router's, the same for every client.
+ */
+export interface ClientLagView {
+  name: string;
+  status: ClientStatus;
+  lastSyncAt: string | null;
+  /** Up: files received from the laptop and not applied yet (waiting or quarantined included). */
+  inbox: {
+    pendingFiles: number;
+    pendingBytes: number;
+    quarantinedFiles: number;
+    oldestPendingAgeSeconds: number | null;
+  };
+  /** Down: files routed to the laptop that it has not acknowledged yet. */
+  outbound: { unackedFiles: number; unackedBytes: number; oldestUnackedAgeSeconds: number | null };
+  /** Server log entries the router has not routed yet, and how old the oldest is. */
+  route: {
+    pendingLogEntries: number;
+    oldestPendingAgeSeconds: number | null;
+    failures: number;
+    lastError: string | null;
+  };
+}
+
 /** refused: the file named another user; rejected: an administrator skipped it. Both move the client past the file. */
 export type InboxFileStatus = 'received' | 'applied' | 'quarantined' | 'refused' | 'rejected';
 export interface InboxFileView {

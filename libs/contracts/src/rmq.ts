@@ -19,6 +19,7 @@ export const patterns = {
   registryList: 'registry.list',
   registryGet: 'registry.get',
   registryDeactivate: 'registry.deactivate',
+  registryReactivate: 'registry.reactivate',
   registryRotateSecret: 'registry.rotate-secret',
   registryRecordSync: 'registry.record-sync',
   registryReextract: 'registry.reextract',

@@ -48,6 +48,12 @@ export class ClientsController {
     return this.clients.deactivate(msg.name);
   }
 
+  @MessagePattern(patterns.registryReactivate)
+  @AdminOnly()
+  reactivate(@Payload() msg: ClientNameMessage) {
+    return this.clients.reactivate(msg.name);
+  }
+
   @MessagePattern(patterns.registryRotateSecret)
   @AdminOnly()
   rotateSecret(@Payload() msg: ClientNameMessage) {

@@ -41,6 +41,10 @@ export class ClientsRepository {
     return this.updateAndGet(name, { status: 'deactivated', credentialEpoch: () => 'credential_epoch + 1' });
   }
 
+  reactivate(name: string): Promise<SyncClientEntity | null> {
+    return this.updateAndGet(name, { status: 'active' });
+  }
+
   setSecretHash(name: string, secretHash: string): Promise<SyncClientEntity | null> {
     return this.updateAndGet(name, { secretHash, credentialEpoch: () => 'credential_epoch + 1' });
   }

@@ -92,6 +92,11 @@ export class ClientsService {
     return toClientView(orUnknown(await this.repo.deactivate(checkName(name)), name));
   }
 
+  /** Lets a deactivated client synchronize again with the secret it already holds. */
+  async reactivate(name: unknown): Promise<ClientView> {
+    return toClientView(orUnknown(await this.repo.reactivate(checkName(name)), name));
+  }
+
   async rotateSecret(name: unknown): Promise<{ client: ClientView; secret: string }> {
     const secret = generateSecret();
     const row = orUnknown(await this.repo.setSecretHash(checkName(name), await hashSecret(secret)), name);

@@ -7,6 +7,7 @@ import { ConflictsRepository } from '../conflicts/conflicts.repository';
 import { RefusalsRepository } from '../conflicts/refusals.repository';
 import { InboxStoreClient } from '../infra/inbox-store.client';
 import { RegistryClient } from '../infra/registry.client';
+import { LagRepository } from '../lag/lag.repository';
 import { AdminTokenGuard } from './admin-token.guard';
 
 /** The administrators' API; the registry and the inbox-store validate what they are asked. */
@@ -19,6 +20,7 @@ export class AdminController {
     private readonly conflicts: ConflictsRepository,
     private readonly capture: CaptureStatusRepository,
     private readonly refusals: RefusalsRepository,
+    private readonly lag: LagRepository,
   ) {}
 
   /** The change capture's slot and lag behind the server's WAL. */
@@ -40,6 +42,11 @@ export class AdminController {
   @Post('clients/:name/deactivate')
   deactivate(@Param('name') name: string, @CorrelationId() cid: string) {
     return this.registry.deactivate(name, cid);
+  }
+
+  @Post('clients/:name/reactivate')
+  reactivate(@Param('name') name: string, @CorrelationId() cid: string) {
+    return this.registry.reactivate(name, cid);
   }
 
   @Post('clients/:name/rotate-secret')
@@ -70,6 +77,11 @@ export class AdminController {
     @CorrelationId() cid: string,
   ) {
     return this.inbox.reject(name, parseFileSeqParam(fileSeq), String(body?.reason ?? ''), cid);
+  }
+
+  @Get('lag')
+  listLag(@Query('client') client?: string) {
+    return this.lag.list(client || undefined);
   }
 
   @Get('conflicts')

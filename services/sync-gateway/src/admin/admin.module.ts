@@ -4,6 +4,7 @@ import { ClientVisibility } from '../conflicts/client-visibility';
 import { ConflictsRepository } from '../conflicts/conflicts.repository';
 import { RefusalsRepository } from '../conflicts/refusals.repository';
 import { InfraModule, type GatewayInfra } from '../infra/infra.module';
+import { LagRepository } from '../lag/lag.repository';
 import { AdminTokenGuard } from './admin-token.guard';
 import { AdminController } from './admin.controller';
 
@@ -21,6 +22,7 @@ export class AdminModule {
         RefusalsRepository,
         ClientVisibility,
         CaptureStatusRepository,
+        LagRepository,
       ],
     };
   }

@@ -55,6 +55,9 @@ export class RegistryClient {
   deactivate(name: string, correlationId: string): Promise<ClientView> {
     return callRpc(this.rpc, patterns.registryDeactivate, { name }, correlationId, { headers: this.admin });
   }
+  reactivate(name: string, correlationId: string): Promise<ClientView> {
+    return callRpc(this.rpc, patterns.registryReactivate, { name }, correlationId, { headers: this.admin });
+  }
   rotateSecret(name: string, correlationId: string): Promise<ClientWithSecret> {
     return callRpc(this.rpc, patterns.registryRotateSecret, { name }, correlationId, {
       headers: this.admin,
