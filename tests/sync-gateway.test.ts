@@ -334,12 +334,13 @@ describe('sync-gateway', () => {
     const listed = await cli('clients', 'list');
     expect(listed.stdout).toMatch(/lap-cli\s+mary\s+active/);
     const dup = await cli('clients', 'add', 'lap-cli', '--user', 'mary');
-    expect(dup.code).toBe(1);
+    // 3: refused by the admin API (see the README's sync-admin exit codes).
+    expect(dup.code).toBe(3);
     expect(dup.stderr).toMatch(
       /^error: Client "lap-cli" already exists; [^\n]*\(CLIENT_EXISTS, correlation id [\w-]+\)\n$/,
     );
     const unreachable = await cli('--server', 'http://127.0.0.1:1', 'clients', 'list');
-    expect(unreachable.code).toBe(1);
+    expect(unreachable.code).toBe(4);
     expect(unreachable.stderr).toMatch(/^error: cannot reach the admin API at http:\/\/127\.0\.0\.1:1/);
   });
 });
