@@ -76,6 +76,14 @@ async function main() {
   console.log(`stack: S3 from ${storage.origin}`);
 
   let stopping = false;
+  const ports = {
+    gateway: port('GATEWAY_PORT', 8080),
+    admin: port('ADMIN_PORT', 8081),
+    inboxStore: port('INBOX_STORE_PORT', 8090),
+    registryHealth: 8091,
+    applierHealth: 8092,
+    routerHealth: 8093,
+  };
   const launch = support.launchStack({
     repoRoot,
     databaseUrl,
@@ -86,14 +94,7 @@ async function main() {
     adminToken,
     sessionKey,
     internalToken,
-    ports: {
-      gateway: port('GATEWAY_PORT', 8080),
-      admin: port('ADMIN_PORT', 8081),
-      inboxStore: port('INBOX_STORE_PORT', 8090),
-      registryHealth: 8091,
-      applierHealth: 8092,
-      routerHealth: 8093,
-    },
+    ports,
     logDir: join(stateDir, 'logs'),
     onOutput: (service, line) => console.log(`${service.padEnd(width)} | ${line}`),
     onUnexpectedExit: (service, code, signal) => {
@@ -157,6 +158,12 @@ async function main() {
   console.log(
     `stack: ADMIN_TOKEN=${adminToken}${generatedToken ? ' (generated; export ADMIN_TOKEN to fix it)' : ''}`,
   );
+  const endpoints = support.serviceEndpoints(ports);
+  for (const name of support.SERVER_SERVICES) {
+    console.log(
+      `stack: ${name.padEnd(width)}  health ${endpoints[name].health}  metrics ${endpoints[name].metrics}`,
+    );
+  }
   console.log(`stack: logs in  ${stack.logDir}; Ctrl-C to stop`);
 }
 

@@ -14,3 +14,4 @@ export * from './health/dependency-checks';
 export * from './shutdown';
 export * from './health/health.module';
 export * from './http/internal-token.guard';
+export * from './metrics';

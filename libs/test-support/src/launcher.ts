@@ -70,6 +70,8 @@ export interface Stack {
   /** The service token internal endpoints require (INTERNAL_TOKEN). */
   internalToken: string;
   inboxStoreUrl: string;
+  /** GET /healthz and GET /metrics of each service. */
+  endpoints: Record<ServerService, { health: string; metrics: string }>;
   databaseUrl: string;
   queuePrefix: string;
   bucketPrefix: string;
@@ -169,6 +171,7 @@ export async function launchStack(config: LaunchConfig): Promise<Stack> {
     adminToken: config.adminToken,
     internalToken: config.internalToken,
     inboxStoreUrl: commonEnv.INBOX_STORE_URL,
+    endpoints: serviceEndpoints(config.ports),
     databaseUrl: config.databaseUrl,
     queuePrefix: config.queuePrefix,
     bucketPrefix: config.bucketPrefix,
@@ -280,6 +283,25 @@ export function stackEnv(config: LaunchConfig): Record<string, string> {
     }),
     ...config.env,
   };
+}
+
+/**
+ * Where each service answers `GET /healthz` and `GET /metrics` (the gateway serves its metrics on
+ * the admin port, which stays internal; the others on their health or HTTP port).
+ */
+export function serviceEndpoints(
+  ports: StackPorts,
+): Record<ServerService, { health: string; metrics: string }> {
+  const local = (port: number, path: string) => `http://127.0.0.1:${port}${path}`;
+  return Object.fromEntries(
+    SERVER_SERVICES.map((name) => [
+      name,
+      {
+        health: local(healthPort(name, ports), '/healthz'),
+        metrics: local(name === 'sync-gateway' ? ports.admin : healthPort(name, ports), '/metrics'),
+      },
+    ]),
+  ) as Record<ServerService, { health: string; metrics: string }>;
 }
 
 /** The port on which a service answers GET /healthz. */

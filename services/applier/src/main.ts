@@ -2,10 +2,11 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
-import { migrate } from '@outpost/server-db';
+import { migrate, startSyncStateMetrics } from '@outpost/server-db';
 import {
   AmqpProbe,
   closeOnSignals,
+  initMetrics,
   postgresCheck,
   rmqServerOptions,
   RmqStatusCheck,
@@ -22,6 +23,7 @@ import { loadApplierConfig } from './config/applier.config';
 async function bootstrap(): Promise<void> {
   const logger = new Logger('Applier');
   const config = loadApplierConfig();
+  initMetrics('applier');
   const health = await startHealthServer(config.healthPort);
   await migrate(config.databaseUrl, config.schema);
   const base = rmqServerOptions(config.amqpUrl, config.queuePrefix, 'dxInbox', config.prefetch);
@@ -46,6 +48,7 @@ async function bootstrap(): Promise<void> {
     new RmqStatusCheck('consumer', app.status),
     s3Check(() => store.inboxBucketExists()),
   );
+  const stateMetrics = startSyncStateMetrics(config.databaseUrl, ['upload']);
   health.setReady(true);
   logger.log(`consuming ${config.queuePrefix}.dx.inbox; /healthz on port ${health.port}`);
   closeOnSignals('Applier', async () => {
@@ -53,6 +56,7 @@ async function bootstrap(): Promise<void> {
     health.setReady(false);
     await app.close();
     await amqp.close();
+    await stateMetrics.close();
     await health.close();
   });
 }

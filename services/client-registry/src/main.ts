@@ -6,6 +6,7 @@ import {
   AmqpProbe,
   closeOnSignals,
   EventPublisher,
+  initMetrics,
   postgresCheck,
   rmqServerOptions,
   RmqStatusCheck,
@@ -17,6 +18,7 @@ import { loadRegistryConfig } from './config';
 
 async function main(): Promise<void> {
   const config = loadRegistryConfig();
+  initMetrics('client-registry');
   const health = await startHealthServer(config.healthPort);
   await migrate(config.databaseUrl);
   const app = await NestFactory.createMicroservice(

@@ -3,6 +3,7 @@ import { createDataSource } from '@outpost/server-db';
 import {
   EventPublisher,
   HealthModule,
+  MetricsModule,
   SERVICE_CREDENTIALS,
   type ServiceCredentials,
 } from '@outpost/server-kit';
@@ -44,7 +45,7 @@ export class AppModule {
   static forRoot(config: InboxStoreConfig, store: ObjectStore): DynamicModule {
     return {
       module: AppModule,
-      imports: [InfraModule.forRoot(config, store), HealthModule, InboxModule, OutboxModule],
+      imports: [InfraModule.forRoot(config, store), HealthModule, MetricsModule, InboxModule, OutboxModule],
     };
   }
 }

@@ -9,6 +9,8 @@ import {
   correlationMiddleware,
   EventPublisher,
   HttpErrorFilter,
+  httpMetricsMiddleware,
+  initMetrics,
   postgresCheck,
   Readiness,
   rmqServerOptions,
@@ -22,8 +24,16 @@ import { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
 import { loadInboxStoreConfig } from './config';
 
+/** The byte paths, as the metrics name them. */
+function inboxStoreRoute(method: string, path: string): string {
+  if (method === 'PUT' && path.startsWith('/internal/inbox/')) return 'inbox-upload';
+  if (method === 'GET' && path.startsWith('/internal/outbox/')) return 'outbox-download';
+  return 'other';
+}
+
 async function main(): Promise<void> {
   const config = loadInboxStoreConfig();
+  initMetrics('inbox-store');
   const store = ObjectStore.fromConfig(config);
   await migrate(config.databaseUrl);
   await store.ensureBuckets();
@@ -35,6 +45,7 @@ async function main(): Promise<void> {
     limit: '64kb',
     type: (req: IncomingMessage) => req.method !== 'PUT' && /json/i.test(req.headers['content-type'] ?? ''),
   });
+  app.use(httpMetricsMiddleware(inboxStoreRoute));
   app.use(correlationMiddleware);
   app.useGlobalFilters(new HttpErrorFilter());
   app.connectMicroservice(rmqServerOptions(config.amqpUrl, config.queuePrefix, 'inboxStoreRpc'));

@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { queueName } from '@outpost/contracts';
-import { migrate } from '@outpost/server-db';
+import { migrate, startSyncStateMetrics } from '@outpost/server-db';
 import {
   AmqpProbe,
   closeOnSignals,
+  initMetrics,
   postgresCheck,
   rmqServerOptions,
   RmqStatusCheck,
@@ -20,6 +21,7 @@ import { RouteLoop } from './routing/route-loop';
 
 async function main(): Promise<void> {
   const config = loadRouterConfig();
+  initMetrics('router');
   const health = await startHealthServer(config.healthPort);
   await migrate(config.databaseUrl, config.schema);
   const store = ObjectStore.fromConfig(config);
@@ -41,11 +43,13 @@ async function main(): Promise<void> {
     new RmqStatusCheck('consumer', app.status),
     s3Check(() => store.inboxBucketExists()),
   );
+  const stateMetrics = startSyncStateMetrics(config.databaseUrl, ['download']);
   health.setReady(true);
   closeOnSignals('router', async () => {
     health.setReady(false);
     await app.close();
     await amqp.close();
+    await stateMetrics.close();
     await health.close();
   });
   process.stdout.write(

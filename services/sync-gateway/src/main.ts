@@ -7,6 +7,7 @@ import {
   closeOnSignals,
   correlationMiddleware,
   HttpErrorFilter,
+  initMetrics,
   postgresCheck,
   Readiness,
   RmqStatusCheck,
@@ -18,6 +19,7 @@ import { AdminModule } from './admin/admin.module';
 import { AgentModule } from './agent.module';
 import { loadGatewayConfig, type GatewayConfig } from './config';
 import { closeInfra, connectInfra } from './infra/infra.module';
+import { gatewayMetricsMiddleware } from './metrics/gateway-metrics';
 
 async function createHttpApp(
   module: Parameters<typeof NestFactory.create>[0],
@@ -32,6 +34,7 @@ async function createHttpApp(
     limit: '64kb',
     type: (req: IncomingMessage) => req.method !== 'PUT' && /json/i.test(req.headers['content-type'] ?? ''),
   });
+  app.use(gatewayMetricsMiddleware);
   app.use(correlationMiddleware);
   app.useGlobalFilters(new HttpErrorFilter());
   return app;
@@ -45,6 +48,7 @@ function tlsOptions(config: GatewayConfig): { cert: Buffer; key: Buffer } | unde
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
+  initMetrics('sync-gateway');
   await migrate(config.databaseUrl, config.schema);
   const infra = await connectInfra(config);
   const agentApp = await createHttpApp(AgentModule.forRoot(infra), config);

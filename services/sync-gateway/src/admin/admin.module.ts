@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CaptureStatusRepository } from '../capture/capture-status.repository';
+import { MetricsModule } from '@outpost/server-kit';
 import { ClientVisibility } from '../conflicts/client-visibility';
 import { ConflictsRepository } from '../conflicts/conflicts.repository';
 import { RefusalsRepository } from '../conflicts/refusals.repository';
@@ -14,7 +15,8 @@ export class AdminModule {
   static forRoot(infra: GatewayInfra): DynamicModule {
     return {
       module: AdminModule,
-      imports: [InfraModule.forRoot(infra)],
+      // GET /metrics on the admin port: internal, like the rest of this listener.
+      imports: [InfraModule.forRoot(infra), MetricsModule],
       controllers: [AdminController],
       providers: [
         AdminTokenGuard,

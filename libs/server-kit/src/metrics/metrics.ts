@@ -1,0 +1,93 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+
+/**
+ * One Prometheus registry per process, labelled with the service's name, with Node's process
+ * metrics (CPU, memory, event loop lag, handles) and the counters the services share. Every name
+ * starts with `outpost_`; the dashboard in deploy/grafana reads these names.
+ */
+export const metricsRegistry = new Registry();
+
+let initialised: string | undefined;
+
+/** Labels every metric with the service and starts the process metrics; once per process. */
+export function initMetrics(service: string): Registry {
+  if (initialised === undefined) {
+    metricsRegistry.setDefaultLabels({ service });
+    collectDefaultMetrics({ register: metricsRegistry });
+    initialised = service;
+  }
+  return metricsRegistry;
+}
+
+/** The Prometheus text exposition, and its content type. */
+export async function renderMetrics(): Promise<{ contentType: string; body: string }> {
+  return { contentType: metricsRegistry.contentType, body: await metricsRegistry.metrics() };
+}
+
+/** Counters of the agents' traffic, kept by the gateway's HTTP middleware. */
+export const syncMetrics = {
+  sessionsOpened: new Counter({
+    name: 'outpost_sessions_opened_total',
+    help: 'Sync sessions opened by agents',
+    registers: [metricsRegistry],
+  }),
+  sessionsRefused: new Counter({
+    name: 'outpost_sessions_refused_total',
+    help: 'Sync sessions refused, by HTTP status (401 unknown client or bad secret, 403 deactivated, ...)',
+    labelNames: ['status'] as const,
+    registers: [metricsRegistry],
+  }),
+  bytesReceived: new Counter({
+    name: 'outpost_bytes_received_total',
+    help: 'Bytes received from HTTP clients (headers included), by route',
+    labelNames: ['route'] as const,
+    registers: [metricsRegistry],
+  }),
+  bytesSent: new Counter({
+    name: 'outpost_bytes_sent_total',
+    help: 'Bytes sent to HTTP clients (headers included), by route',
+    labelNames: ['route'] as const,
+    registers: [metricsRegistry],
+  }),
+  filesReceived: new Counter({
+    name: 'outpost_files_received_total',
+    help: 'DX files accepted from agents (stored in the inbox)',
+    registers: [metricsRegistry],
+  }),
+  filesRefused: new Counter({
+    name: 'outpost_files_refused_total',
+    help: 'DX file uploads refused, by HTTP status (checksum, format, wrong client, ...)',
+    labelNames: ['status'] as const,
+    registers: [metricsRegistry],
+  }),
+  filesSent: new Counter({
+    name: 'outpost_files_sent_total',
+    help: 'DX files downloaded by agents',
+    registers: [metricsRegistry],
+  }),
+  httpRequests: new Counter({
+    name: 'outpost_http_requests_total',
+    help: 'HTTP requests served, by route and status class',
+    labelNames: ['route', 'status'] as const,
+    registers: [metricsRegistry],
+  }),
+};
+
+/** A gauge whose value is read when Prometheus scrapes (from the database, usually). */
+export function scrapedGauge<L extends string>(
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  read: (gauge: Gauge<L>) => Promise<void>,
+): Gauge<L> {
+  return new Gauge<L>({
+    name,
+    help,
+    labelNames,
+    registers: [metricsRegistry],
+    async collect() {
+      this.reset();
+      await read(this);
+    },
+  });
+}
