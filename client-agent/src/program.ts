@@ -6,6 +6,7 @@ import { registerInitCommand } from './commands/init.command';
 import { registerQueryCommand } from './commands/query.command';
 import { registerStatusCommand } from './commands/status.command';
 import { registerSyncCommand } from './commands/sync.command';
+import { registerWatchCommand } from './commands/watch.command';
 import { AgentError } from './errors';
 import { Io } from './io';
 import { AGENT_VERSION } from './version';
@@ -21,6 +22,7 @@ export function buildProgram(io: Io): Command {
   registerQueryCommand(program, io);
   registerExtractCommand(program, io);
   registerSyncCommand(program, io);
+  registerWatchCommand(program, io);
   registerStatusCommand(program, io);
   registerDxCommand(program, io);
   for (const cmd of program.commands) cmd.exitOverride();

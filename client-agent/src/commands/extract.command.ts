@@ -1,8 +1,10 @@
 import { Command } from 'commander';
 import { agentPaths, loadAgentConfig } from '../config/agent-config';
 import { Io } from '../io';
+import { LogRepository } from '../local-store/log.repository';
 import { withLocalStore } from '../local-store/open-store';
 import { Outbox } from '../outbox/outbox';
+import { createExtractProgress } from '../progress/extract-progress';
 import { dirOption, jsonOption, maxPerFileOption } from './options';
 
 export function registerExtractCommand(program: Command, io: Io): void {
@@ -14,9 +16,17 @@ export function registerExtractCommand(program: Command, io: Io): void {
     .addOption(jsonOption())
     .action(async (opts: { dir: string; maxPerFile: number; json?: boolean }) => {
       const cfg = loadAgentConfig(opts.dir);
-      const result = await withLocalStore(cfg, { exclusive: true }, (store) =>
-        new Outbox(store, agentPaths(cfg.dir), cfg.client).extract(opts.maxPerFile),
-      );
+      const progress = createExtractProgress({ tty: io.tty && !opts.json, stream: io.stderr });
+      const result = await withLocalStore(cfg, { exclusive: true }, async (store) => {
+        progress.begin(new LogRepository(store).pendingCount());
+        try {
+          return await new Outbox(store, agentPaths(cfg.dir), cfg.client, {
+            written: (file) => progress.fileWritten(file.count),
+          }).extract(opts.maxPerFile);
+        } finally {
+          progress.stop();
+        }
+      });
       if (opts.json) io.out(`${JSON.stringify(result)}\n`);
       else if (result.files.length === 0) io.out('nothing to extract\n');
       else {

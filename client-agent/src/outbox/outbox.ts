@@ -13,12 +13,14 @@ import { hashFile, writeFileAtomically } from './atomic-file';
  */
 export const DEFAULT_MAX_PER_FILE = 5000;
 
-/** Test seams for the crash windows of an extract; production code passes none. */
+/** Seams of an extract: the crash windows for tests, and progress for the CLI. */
 export interface ExtractHooks {
   /** After the file seqs are assigned and committed, before any file is written. */
   afterAssign?(fileSeqs: number[]): void;
   /** After a file is renamed into place, before it is recorded as written. */
   afterWrite?(fileSeq: number): void;
+  /** After a file is written and recorded (progress). */
+  written?(file: OutboxFileInfo): void;
 }
 
 export interface OutboxFileInfo {
@@ -185,7 +187,7 @@ export class Outbox {
     this.hooks.afterWrite?.(row.file_seq);
     const { sha256, bytes } = await hashFile(file);
     this.log.markWritten(row.file_seq, sha256, bytes);
-    return {
+    const info = {
       fileSeq: row.file_seq,
       firstSeq: row.first_seq,
       lastSeq: row.last_seq,
@@ -193,6 +195,8 @@ export class Outbox {
       bytes,
       sha256,
     };
+    this.hooks.written?.(info);
+    return info;
   }
 
   /** The server holds the file: record it, then move it out of the way (recover() finishes a stopped move). */
