@@ -11,7 +11,15 @@
 'use strict';
 
 const { execFileSync } = require('node:child_process');
-const { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 
@@ -78,7 +86,8 @@ function packAgent(outDir) {
     const manifest = {
       name: PACKAGE_NAME,
       version: agent.version,
-      description: 'Outpost laptop agent (sync-agent): local SQLite store, outbox and inbox, sync with the server',
+      description:
+        'Outpost laptop agent (sync-agent): local SQLite store, outbox and inbox, sync with the server',
       license: 'UNLICENSED',
       bin: { 'sync-agent': 'bin/sync-agent.js' },
       main: 'dist/index.js',
