@@ -1,9 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { CaptureStatusRepository } from '../capture/capture-status.repository';
 import { MetricsModule } from '@outpost/server-kit';
 import { ClientVisibility } from '../conflicts/client-visibility';
 import { ConflictsRepository } from '../conflicts/conflicts.repository';
 import { RefusalsRepository } from '../conflicts/refusals.repository';
+import { ConsoleController } from '../console/console.controller';
 import { InfraModule, type GatewayInfra } from '../infra/infra.module';
 import { LagRepository } from '../lag/lag.repository';
 import { AdminTokenGuard } from './admin-token.guard';
@@ -17,7 +17,7 @@ export class AdminModule {
       module: AdminModule,
       // GET /metrics on the admin port: internal, like the rest of this listener.
       imports: [InfraModule.forRoot(infra), MetricsModule],
-      controllers: [AdminController],
+      controllers: [AdminController, ConsoleController],
       providers: [
         AdminTokenGuard,
         ConflictsRepository,
