@@ -14,6 +14,7 @@ import type {
   OpenSessionResponse,
   UploadResponse,
 } from '@outpost/contracts';
+import { CORRELATION_HEADER } from '@outpost/contracts';
 import { AgentError, AgentErrorCode } from '../errors';
 
 /** Network failures that mean "offline or server down", as opposed to a server that answered. */
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   caFile?: string;
   /** Idle socket timeout; a server that stops answering counts as unreachable. */
   timeoutMs?: number;
+  /** Sent as x-correlation-id on every request, so the server's logs of one sync share it. */
+  correlationId?: string;
 }
 
 interface RawResponse {
@@ -50,6 +53,7 @@ export class GatewayClient {
   private readonly base: URL;
   private readonly agent: http.Agent;
   private readonly timeoutMs: number;
+  private readonly correlationId: string | undefined;
 
   constructor(
     readonly serverUrl: string,
@@ -58,6 +62,7 @@ export class GatewayClient {
     this.base = new URL(serverUrl.endsWith('/') ? serverUrl : `${serverUrl}/`);
     // Long enough for a session opened while many laptops connect at once (the server queues them).
     this.timeoutMs = opts.timeoutMs ?? 120_000;
+    this.correlationId = opts.correlationId;
     this.agent =
       this.base.protocol === 'https:'
         ? new https.Agent({ keepAlive: true, ca: opts.caFile ? fs.readFileSync(opts.caFile) : undefined })
@@ -216,6 +221,7 @@ export class GatewayClient {
     const url = new URL(path, this.base);
     const all: http.OutgoingHttpHeaders = { accept: 'application/json', ...headers };
     if (this.token) all.authorization = `Bearer ${this.token}`;
+    if (this.correlationId) all[CORRELATION_HEADER] = this.correlationId;
     if (Buffer.isBuffer(body)) all['content-length'] = body.length;
     else if (body) all['content-length'] = body.length;
     const transport = url.protocol === 'https:' ? https : http;

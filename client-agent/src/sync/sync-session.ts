@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DX_VERSION } from '@outpost/dx-format';
 import type {
   ClientInboxResponse,
@@ -42,6 +43,8 @@ export interface SyncSummary {
   durationMs: number;
   /** The local store's schema upgrade this sync applied, if any. */
   schemaUpgrade?: SchemaUpgrade;
+  /** Sent with every request of the session: the server's log lines of this sync carry it. */
+  correlationId?: string;
 }
 
 /** What `status` shows about the last sync; kept in `_outpost_state`. */
@@ -65,7 +68,8 @@ export async function runSync(cfg: SyncConfig, opts: SyncOptions): Promise<SyncS
     const paths = agentPaths(cfg.dir);
     const outbox = new Outbox(store, paths, cfg.client, opts.extractHooks);
     await outbox.extract(opts.maxPerFile ?? DEFAULT_MAX_PER_FILE);
-    const client = new GatewayClient(cfg.server, { caFile: cfg.caFile });
+    const correlationId = randomUUID();
+    const client = new GatewayClient(cfg.server, { caFile: cfg.caFile, correlationId });
     const summary: SyncSummary = {
       uploaded: empty(),
       downloaded: empty(),
@@ -73,6 +77,7 @@ export async function runSync(cfg: SyncConfig, opts: SyncOptions): Promise<SyncS
       conflicts: 0,
       refused: 0,
       durationMs: 0,
+      correlationId,
     };
     let sessionOpen = false;
     try {

@@ -15,3 +15,4 @@ export * from './shutdown';
 export * from './health/health.module';
 export * from './http/internal-token.guard';
 export * from './metrics';
+export * from './logging';

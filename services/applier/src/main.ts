@@ -11,7 +11,11 @@ import {
   rmqServerOptions,
   RmqStatusCheck,
   s3Check,
+  serviceLogger,
   startHealthServer,
+  startLogging,
+  useServiceLogger,
+  withLogging,
 } from '@outpost/server-kit';
 import type { Pool } from 'pg';
 import { PG_POOL } from './database/pg-pool';
@@ -23,15 +27,21 @@ import { loadApplierConfig } from './config/applier.config';
 async function bootstrap(): Promise<void> {
   const logger = new Logger('Applier');
   const config = loadApplierConfig();
+  startLogging('applier');
   initMetrics('applier');
   const health = await startHealthServer(config.healthPort);
   await migrate(config.databaseUrl, config.schema);
   const base = rmqServerOptions(config.amqpUrl, config.queuePrefix, 'dxInbox', config.prefetch);
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(AppModule.forRoot(config), {
-    ...base,
-    // Acked by hand once the work is committed, so a crash redelivers the wake-up.
-    options: { ...base.options, noAck: false },
-  });
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(
+    withLogging('applier', AppModule.forRoot(config)),
+    {
+      ...base,
+      bufferLogs: true,
+      // Acked by hand once the work is committed, so a crash redelivers the wake-up.
+      options: { ...base.options, noAck: false },
+    },
+  );
+  useServiceLogger(app);
   app.enableShutdownHooks();
   await app.get(ObjectStore).ensureBuckets();
   await app.listen();
@@ -62,6 +72,8 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((err: unknown) => {
-  new Logger('Applier').error(err instanceof Error ? err.message : String(err));
+  serviceLogger('applier').fatal(
+    `applier failed to start: ${err instanceof Error ? err.message : String(err)}`,
+  );
   process.exit(1);
 });

@@ -10,6 +10,10 @@ import {
   postgresCheck,
   rmqServerOptions,
   RmqStatusCheck,
+  serviceLogger,
+  startLogging,
+  useServiceLogger,
+  withLogging,
   startHealthServer,
 } from '@outpost/server-kit';
 import { DataSource } from 'typeorm';
@@ -18,13 +22,18 @@ import { loadRegistryConfig } from './config';
 
 async function main(): Promise<void> {
   const config = loadRegistryConfig();
+  startLogging('client-registry');
   initMetrics('client-registry');
   const health = await startHealthServer(config.healthPort);
   await migrate(config.databaseUrl);
   const app = await NestFactory.createMicroservice(
-    AppModule.forRoot(config),
-    rmqServerOptions(config.amqpUrl, config.queuePrefix, 'registryRpc'),
+    withLogging('client-registry', AppModule.forRoot(config)),
+    {
+      ...rmqServerOptions(config.amqpUrl, config.queuePrefix, 'registryRpc'),
+      bufferLogs: true,
+    },
   );
+  useServiceLogger(app);
   await app.listen();
   const publisher = app.get(EventPublisher);
   const dataSource = app.get(DataSource);
@@ -44,14 +53,14 @@ async function main(): Promise<void> {
     await dataSource.destroy();
     await health.close();
   });
-  process.stdout.write(
-    `client-registry ready on queue ${queueName(config.queuePrefix, 'registryRpc')}, health port ${health.port}\n`,
+  serviceLogger('client-registry').info(
+    `client-registry ready on queue ${queueName(config.queuePrefix, 'registryRpc')}, health port ${health.port}`,
   );
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(
-    `client-registry failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
+  serviceLogger('client-registry').fatal(
+    `client-registry failed to start: ${err instanceof Error ? err.message : String(err)}`,
   );
   process.exit(1);
 });

@@ -12,6 +12,10 @@ import {
   httpMetricsMiddleware,
   initMetrics,
   postgresCheck,
+  serviceLogger,
+  startLogging,
+  useServiceLogger,
+  withLogging,
   Readiness,
   rmqServerOptions,
   RmqStatusCheck,
@@ -33,14 +37,17 @@ function inboxStoreRoute(method: string, path: string): string {
 
 async function main(): Promise<void> {
   const config = loadInboxStoreConfig();
+  startLogging('inbox-store');
   initMetrics('inbox-store');
   const store = ObjectStore.fromConfig(config);
   await migrate(config.databaseUrl);
   await store.ensureBuckets();
   // The upload body is the file itself: only JSON requests (commit) get a body parser.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, store), {
-    bodyParser: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    withLogging('inbox-store', AppModule.forRoot(config, store)),
+    { bodyParser: false, bufferLogs: true },
+  );
+  useServiceLogger(app);
   app.useBodyParser('json', {
     limit: '64kb',
     type: (req: IncomingMessage) => req.method !== 'PUT' && /json/i.test(req.headers['content-type'] ?? ''),
@@ -69,12 +76,14 @@ async function main(): Promise<void> {
     await dataSource.destroy();
   });
   const port = (app.getHttpServer().address() as AddressInfo).port;
-  process.stdout.write(
-    `inbox-store ready on http port ${port}, queue ${queueName(config.queuePrefix, 'inboxStoreRpc')}\n`,
+  serviceLogger('inbox-store').info(
+    `inbox-store ready on http port ${port}, queue ${queueName(config.queuePrefix, 'inboxStoreRpc')}`,
   );
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`inbox-store failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  serviceLogger('inbox-store').fatal(
+    `inbox-store failed to start: ${err instanceof Error ? err.message : String(err)}`,
+  );
   process.exit(1);
 });

@@ -10,6 +10,10 @@ import {
   rmqServerOptions,
   RmqStatusCheck,
   s3Check,
+  serviceLogger,
+  startLogging,
+  useServiceLogger,
+  withLogging,
   startHealthServer,
 } from '@outpost/server-kit';
 import { RouterDatabase } from './database/router-database';
@@ -21,15 +25,20 @@ import { RouteLoop } from './routing/route-loop';
 
 async function main(): Promise<void> {
   const config = loadRouterConfig();
+  startLogging('router');
   initMetrics('router');
   const health = await startHealthServer(config.healthPort);
   await migrate(config.databaseUrl, config.schema);
   const store = ObjectStore.fromConfig(config);
   await store.ensureBuckets();
   const app = await NestFactory.createMicroservice(
-    AppModule.forRoot(config, config.schema, store),
-    rmqServerOptions(config.amqpUrl, config.queuePrefix, 'routerKick'),
+    withLogging('router', AppModule.forRoot(config, config.schema, store)),
+    {
+      ...rmqServerOptions(config.amqpUrl, config.queuePrefix, 'routerKick'),
+      bufferLogs: true,
+    },
   );
+  useServiceLogger(app);
   app.enableShutdownHooks();
   await app.listen();
   // The slot exists before the router says it is ready: every write after that is captured.
@@ -52,12 +61,14 @@ async function main(): Promise<void> {
     await stateMetrics.close();
     await health.close();
   });
-  process.stdout.write(
-    `router ready on queue ${queueName(config.queuePrefix, 'routerKick')}, health port ${health.port}\n`,
+  serviceLogger('router').info(
+    `router ready on queue ${queueName(config.queuePrefix, 'routerKick')}, health port ${health.port}`,
   );
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`router failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  serviceLogger('router').fatal(
+    `router failed to start: ${err instanceof Error ? err.message : String(err)}`,
+  );
   process.exit(1);
 });

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { migrate } from '@outpost/server-db';
@@ -9,6 +10,10 @@ import {
   HttpErrorFilter,
   initMetrics,
   postgresCheck,
+  serviceLogger,
+  startLogging,
+  useServiceLogger,
+  withLogging,
   Readiness,
   RmqStatusCheck,
 } from '@outpost/server-kit';
@@ -21,15 +26,14 @@ import { loadGatewayConfig, type GatewayConfig } from './config';
 import { closeInfra, connectInfra } from './infra/infra.module';
 import { gatewayMetricsMiddleware } from './metrics/gateway-metrics';
 
-async function createHttpApp(
-  module: Parameters<typeof NestFactory.create>[0],
-  config: GatewayConfig,
-): Promise<NestExpressApplication> {
+async function createHttpApp(module: DynamicModule, config: GatewayConfig): Promise<NestExpressApplication> {
   // Upload bodies are DX files streamed onward: only JSON requests get a body parser.
-  const app = await NestFactory.create<NestExpressApplication>(module, {
+  const app = await NestFactory.create<NestExpressApplication>(withLogging('sync-gateway', module), {
     bodyParser: false,
     httpsOptions: tlsOptions(config),
+    bufferLogs: true,
   });
+  useServiceLogger(app);
   app.useBodyParser('json', {
     limit: '64kb',
     type: (req: IncomingMessage) => req.method !== 'PUT' && /json/i.test(req.headers['content-type'] ?? ''),
@@ -48,6 +52,7 @@ function tlsOptions(config: GatewayConfig): { cert: Buffer; key: Buffer } | unde
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
+  startLogging('sync-gateway');
   initMetrics('sync-gateway');
   await migrate(config.databaseUrl, config.schema);
   const infra = await connectInfra(config);
@@ -70,13 +75,15 @@ async function main(): Promise<void> {
     await closeInfra(infra);
   });
   const portOf = (app: NestExpressApplication) => (app.getHttpServer().address() as AddressInfo).port;
-  process.stdout.write(
+  serviceLogger('sync-gateway').info(
     `sync-gateway ready on agent port ${portOf(agentApp)}, admin port ${portOf(adminApp)}` +
-      ` (${config.tlsCertFile ? 'https' : 'http'})\n`,
+      ` (${config.tlsCertFile ? 'https' : 'http'})`,
   );
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`sync-gateway failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  serviceLogger('sync-gateway').fatal(
+    `sync-gateway failed to start: ${err instanceof Error ? err.message : String(err)}`,
+  );
   process.exit(1);
 });

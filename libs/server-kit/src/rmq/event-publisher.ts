@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
-import { ErrorCode, queueName, type QueueKey } from '@outpost/contracts';
+import { CORRELATION_HEADER, ErrorCode, queueName, type QueueKey } from '@outpost/contracts';
 import { DomainError } from '../errors/domain-error';
+import { currentCorrelationId } from '../logging/correlation-context';
 import { QUEUE_OPTIONS } from './rmq-options';
 
 /**
@@ -30,8 +31,14 @@ export class EventPublisher {
       }
       const body = Buffer.from(JSON.stringify({ pattern, data }));
       await new Promise<void>((resolve, reject) => {
-        channel.sendToQueue(queue, body, { persistent: true, contentType: 'application/json' }, (err) =>
-          err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
+        // The correlation id of the work that published it, so the consumer's logs carry it too.
+        const correlationId = currentCorrelationId();
+        const headers = correlationId ? { [CORRELATION_HEADER]: correlationId } : undefined;
+        channel.sendToQueue(
+          queue,
+          body,
+          { persistent: true, contentType: 'application/json', headers },
+          (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()),
         );
       });
     } catch (err) {
