@@ -119,6 +119,7 @@ describe('sync against a fake gateway', () => {
       conflicts: 0,
       refused: 0,
       durationMs: expect.any(Number),
+      correlationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
     expect(fs.readdirSync(agentPaths(folder.cfg.dir).sent).sort()).toEqual([
       outboxFileName(1),
