@@ -45,7 +45,12 @@ describe('service logger', () => {
 
   it('never writes a credential: not by key, not in a message, not in an error', () => {
     const { logger, lines } = capture();
-    const secrets = ['s3cr3t-client-secret', 'admin-token-0123456789abcdef', 'pg-pass-xyz', 'bearer-abc.def'];
+    const secrets = [
+      's3cr3t-client-secret',
+      'admin-token-0123456789abcdef',
+      'pg-pass-xyz',
+      'bearer-abc.def-0123456789',
+    ];
     logger.info(
       {
         secret: secrets[0],
@@ -75,8 +80,11 @@ describe('service logger', () => {
   });
 
   it('scrubs URL passwords, bearer tokens and key=value secrets from text', () => {
-    expect(scrubText('amqp://guest:guest@mq:5672 and Bearer abc.DEF-1 and password=hunter2')).toBe(
-      'amqp://guest:***@mq:5672 and Bearer *** and password=***',
-    );
+    expect(
+      scrubText('amqp://guest:guest@mq:5672 and Bearer abc.DEF-1234567890xyz and password=hunter2'),
+    ).toBe('amqp://guest:***@mq:5672 and Bearer *** and password=***');
+    // Prose about a variable is not a secret: configuration errors stay readable.
+    const prose = "ADMIN_TOKEN: too short: 10 characters (the administrators' bearer token)";
+    expect(scrubText(prose)).toBe(prose);
   });
 });
