@@ -25,6 +25,7 @@ import { AgentModule } from './agent.module';
 import { loadGatewayConfig, type GatewayConfig } from './config';
 import { closeInfra, connectInfra } from './infra/infra.module';
 import { gatewayMetricsMiddleware } from './metrics/gateway-metrics';
+import { serveOpenApiDocument } from './openapi/openapi';
 
 async function createHttpApp(module: DynamicModule, config: GatewayConfig): Promise<NestExpressApplication> {
   // Upload bodies are DX files streamed onward: only JSON requests get a body parser.
@@ -58,6 +59,8 @@ async function main(): Promise<void> {
   const infra = await connectInfra(config);
   const agentApp = await createHttpApp(AgentModule.forRoot(infra), config);
   const adminApp = await createHttpApp(AdminModule.forRoot(infra), config);
+  serveOpenApiDocument(agentApp, 'agent');
+  serveOpenApiDocument(adminApp, 'admin');
   await agentApp.listen(config.gatewayPort);
   await adminApp.listen(config.adminPort);
   // The gateway reaches S3 only through the inbox-store, whose own readiness covers it.

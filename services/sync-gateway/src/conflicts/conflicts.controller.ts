@@ -1,10 +1,13 @@
 import { Controller, Get, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Session, SessionGuard } from '../sessions/session.guard';
 import type { SessionClaims } from '../sessions/session-token';
 import { ConflictsRepository } from './conflicts.repository';
 import { RefusalsRepository } from './refusals.repository';
 
 @Controller('v1')
+@ApiTags('conflicts')
+@ApiBearerAuth('bearer')
 @UseGuards(SessionGuard)
 export class ConflictsController {
   constructor(

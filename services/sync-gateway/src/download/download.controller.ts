@@ -1,4 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { DownloadAckBody } from '../openapi/agent-bodies';
 import { CorrelationId } from '@outpost/server-kit';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream';
@@ -10,16 +12,20 @@ import { DownloadService } from './download.service';
 const PASSED_HEADERS = ['content-type', 'content-length', 'content-range', 'accept-ranges'];
 
 @Controller('v1/download')
+@ApiTags('download')
+@ApiBearerAuth('bearer')
 @UseGuards(SessionGuard)
 export class DownloadController {
   constructor(private readonly downloads: DownloadService) {}
 
   @Get()
+  @ApiOperation({ summary: 'The files waiting for this client, in order' })
   list(@Session() session: SessionClaims) {
     return this.downloads.list(session.client);
   }
 
   @Get(':fileSeq')
+  @ApiOperation({ summary: 'One file (Range requests resume a partial download)' })
   async get(
     @Session() session: SessionClaims,
     @Param('fileSeq') fileSeq: string,
@@ -49,6 +55,8 @@ export class DownloadController {
   }
 
   @Post('ack')
+  @ApiOperation({ summary: 'Acknowledge every file up to one, applied' })
+  @ApiBody({ type: DownloadAckBody })
   @HttpCode(204)
   async ack(@Session() session: SessionClaims, @Body() body: { epoch?: unknown; upToFileSeq?: unknown }) {
     await this.downloads.ack(session.client, {

@@ -1,4 +1,5 @@
 import { Controller, Head, Param, Put, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ErrorCode } from '@outpost/contracts';
 import { CorrelationId, DomainError } from '@outpost/server-kit';
 import type { Request, Response } from 'express';
@@ -9,6 +10,8 @@ import { UploadService } from './upload.service';
 import { parseFileSeqParam } from '../common/params';
 
 @Controller('v1/upload/:fileSeq')
+@ApiTags('upload')
+@ApiBearerAuth('bearer')
 @UseGuards(SessionGuard)
 export class UploadController {
   constructor(
@@ -17,6 +20,7 @@ export class UploadController {
   ) {}
 
   @Put()
+  @ApiOperation({ summary: 'Upload one DX file (the body is the file; x-dx-sha256 its checksum)' })
   async upload(
     @Session() session: SessionClaims,
     @Param('fileSeq') fileSeq: string,
@@ -42,6 +46,7 @@ export class UploadController {
   }
 
   @Head()
+  @ApiOperation({ summary: 'Whether the server holds this file, and its sha256 (x-dx-sha256)' })
   async head(
     @Session() session: SessionClaims,
     @Param('fileSeq') fileSeq: string,

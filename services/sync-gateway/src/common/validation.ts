@@ -1,0 +1,17 @@
+import { ValidationPipe } from '@nestjs/common';
+import { ErrorCode } from '@outpost/contracts';
+import { DomainError } from '@outpost/server-kit';
+
+/**
+ * Checks a request body against its DTO class (class-validator) and refuses it with the usual
+ * VALIDATION_FAILED error naming every problem, instead of Nest's generic 400.
+ */
+export const dtoValidation = new ValidationPipe({
+  whitelist: true,
+  transform: true,
+  exceptionFactory: (errors) =>
+    new DomainError(
+      ErrorCode.ValidationFailed,
+      `Invalid request body: ${errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; ') || 'not an object'}`,
+    ),
+});
