@@ -15,6 +15,7 @@ const summary: SyncSummary = {
   downloaded: { files: 0, txns: 0, bytes: 0 },
   alreadyOnServer: 0,
   conflicts: 0,
+  refused: 0,
   durationMs: 5,
 };
 

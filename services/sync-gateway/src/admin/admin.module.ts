@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MetricsModule } from '@outpost/server-kit';
+import { CaptureStatusRepository } from '../capture/capture-status.repository';
 import { ClientVisibility } from '../conflicts/client-visibility';
 import { ConflictsRepository } from '../conflicts/conflicts.repository';
 import { RefusalsRepository } from '../conflicts/refusals.repository';
