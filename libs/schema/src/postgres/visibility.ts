@@ -241,7 +241,12 @@ class CompiledVisibility implements VisibilityPlan {
       const v = this.next('v');
       const fk = `${v}.${q(rule.via.fk)}`;
       const user = `${v}.${q(rule.via.userColumn)}`;
-      return `SELECT ${fk} AS row_id, ${user} AS user_login FROM ${q(rule.via.table)} ${v} WHERE ${filter(fk)} AND ${user} IS NOT NULL`;
+      // Joined to the table: a team row outlives a deleted row it names, and must not keep its
+      // children (reached through a parent rule) visible to the team.
+      return (
+        `SELECT ${fk} AS row_id, ${user} AS user_login FROM ${q(rule.via.table)} ${v} ` +
+        `JOIN ${from} ON ${t}.id = ${fk} WHERE ${filter(fk)} AND ${user} IS NOT NULL`
+      );
     }
     if ('parent' in rule) {
       const inner = this.next('t');
@@ -261,9 +266,11 @@ class CompiledVisibility implements VisibilityPlan {
     const fk = q(rule.referencedBy.fk);
     const sourceFilter: IdFilter = (c) =>
       `${c} IN (SELECT ${inner}.id FROM ${source} ${inner} WHERE ${filter(`${inner}.${fk}`)})`;
+    // Joined to the table, as for via: a referencing row may point at a deleted row.
     return (
       `SELECT ${r}.${fk} AS row_id, ${x}.user_login FROM ${source} ${r} ` +
-      `JOIN (${this.logins(this.def(rule.referencedBy.table), sourceFilter)}) ${x} ON ${x}.row_id = ${r}.id WHERE ${filter(`${r}.${fk}`)}`
+      `JOIN (${this.logins(this.def(rule.referencedBy.table), sourceFilter)}) ${x} ON ${x}.row_id = ${r}.id ` +
+      `JOIN ${from} ON ${t}.id = ${r}.${fk} WHERE ${filter(`${r}.${fk}`)}`
     );
   }
 
