@@ -75,6 +75,13 @@ describe('decideRow', () => {
     const elsewhere = row({ recipients: new Set(['C']), changes: [change(9, 'B', true)] });
     expect(decideRow(elsewhere, 'B', 0)).toBe('evict');
   });
+
+  it('evicts a row the client changed out of its own visibility, though it never held it', () => {
+    const handedOff = row({ recipients: new Set(['C']), changes: [change(9, 'B')] });
+    expect(decideRow(handedOff, 'B', 0)).toBe('evict');
+    expect(decideRow(handedOff, 'B', 9)).toBeNull();
+    expect(decideRow(handedOff, 'D', 0)).toBeNull();
+  });
 });
 
 describe('decideRow for a refused change', () => {

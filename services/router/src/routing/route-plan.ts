@@ -43,6 +43,10 @@ function echoedTo(changes: readonly RowChange[], client: string, fromSeq: number
   return changes.some((c) => c.seq > fromSeq && c.echo && c.originClient === client);
 }
 
+function changedBy(changes: readonly RowChange[], client: string, fromSeq: number): boolean {
+  return changes.some((c) => c.seq > fromSeq && c.originClient === client);
+}
+
 function changedSince(changes: readonly RowChange[], fromSeq: number): boolean {
   return changes.some((c) => c.seq > fromSeq);
 }
@@ -73,7 +77,10 @@ export function decideRow(row: RowState, client: string, fromSeq: number): RowAc
     return ownChangesOnly(row.changes, client, fromSeq) ? 'forget' : 'delete';
   }
   const visible = row.recipients.has(client);
-  if (!visible && !held && echoedTo(row.changes, client, fromSeq)) return 'evict';
+  // A row the client changed has a copy on its laptop even when it was never sent one: its own
+  // insert or change took the row out of its user's visibility (handed off before the first sync,
+  // or attached to a parent deleted meanwhile), or a change of it was refused.
+  if (!visible && !held && changedBy(row.changes, client, fromSeq)) return 'evict';
   if (visible && !held) return ownChangesOnly(row.changes, client, fromSeq) ? 'hold' : 'upsert';
   if (visible)
     return changedSince(row.changes, fromSeq) &&
