@@ -14,13 +14,23 @@ const row = (over: Partial<RowState>): RowState => ({
   changes: [],
   ...over,
 });
-const change = (seq: number, originClient: string | null, echo = false) => ({ seq, originClient, echo });
+const change = (seq: number, originClient: string | null, echo = false, insert = false) => ({
+  seq,
+  originClient,
+  echo,
+  insert,
+});
 
 describe('decideRow', () => {
-  it('sends a newly visible row, and only holds it for the client that made it', () => {
-    const state = row({ recipients: new Set(['B', 'C']), changes: [change(5, 'B')] });
+  it('sends a newly visible row, and only holds it for the client that inserted it', () => {
+    const state = row({ recipients: new Set(['B', 'C']), changes: [change(5, 'B', false, true)] });
     expect(decideRow(state, 'C', 0)).toBe('upsert');
     expect(decideRow(state, 'B', 0)).toBe('hold');
+  });
+
+  it('sends a row the client updated but does not hold: an eviction may have crossed its update', () => {
+    const state = row({ recipients: new Set(['B']), changes: [change(5, 'B')] });
+    expect(decideRow(state, 'B', 0)).toBe('upsert');
   });
 
   it('sends a changed row to holders except its origin, unless the change is an echo for it', () => {

@@ -5,6 +5,8 @@ export interface RowChange {
   seq: number;
   originClient: string | null;
   echo: boolean;
+  /** Whether the change inserted the row. */
+  insert: boolean;
 }
 
 /** A row whose recipients are being decided, read from the current database state. */
@@ -41,6 +43,10 @@ function ownChangesOnly(changes: readonly RowChange[], client: string, fromSeq: 
 
 function echoedTo(changes: readonly RowChange[], client: string, fromSeq: number): boolean {
   return changes.some((c) => c.seq > fromSeq && c.echo && c.originClient === client);
+}
+
+function insertedBy(changes: readonly RowChange[], client: string, fromSeq: number): boolean {
+  return changes.some((c) => c.seq > fromSeq && c.insert && c.originClient === client);
 }
 
 function changedBy(changes: readonly RowChange[], client: string, fromSeq: number): boolean {
@@ -81,7 +87,12 @@ export function decideRow(row: RowState, client: string, fromSeq: number): RowAc
   // insert or change took the row out of its user's visibility (handed off before the first sync,
   // or attached to a parent deleted meanwhile), or a change of it was refused.
   if (!visible && !held && changedBy(row.changes, client, fromSeq)) return 'evict';
-  if (visible && !held) return ownChangesOnly(row.changes, client, fromSeq) ? 'hold' : 'upsert';
+  // Only a row the client inserted itself is surely on its laptop: a row it updated may have been
+  // evicted from it meanwhile (the eviction crossed the update), so it is sent again.
+  if (visible && !held)
+    return ownChangesOnly(row.changes, client, fromSeq) && insertedBy(row.changes, client, fromSeq)
+      ? 'hold'
+      : 'upsert';
   if (visible)
     return changedSince(row.changes, fromSeq) &&
       !ownChangesOnly(row.changes, client, fromSeq) &&
