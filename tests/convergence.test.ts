@@ -18,6 +18,8 @@ const CLIENTS = Number(process.env.OUTPOST_CONVERGENCE_CLIENTS ?? 3);
 const ROUNDS = Number(process.env.OUTPOST_CONVERGENCE_ROUNDS ?? 3);
 const OPS = Number(process.env.OUTPOST_CONVERGENCE_OPS ?? 4);
 const SEED = Number(process.env.OUTPOST_CONVERGENCE_SEED ?? Math.floor(Math.random() * 2 ** 31));
+/** Each random change is a CLI process, a few seconds on a busy machine; the timeout follows the size. */
+const TIMEOUT_MS = Math.max(180_000, CLIENTS * ROUNDS * (OPS + 2) * 5_000);
 
 type Row = { id: string; name: string; sync_conflict_of: string | null };
 
@@ -52,7 +54,7 @@ describe(`convergence (seed ${SEED}, ${CLIENTS} clients, ${ROUNDS} rounds, ${OPS
       const name = `conv-${i}`;
       laptops.push({ name, dir: await world.laptop(name, 'team') });
     }
-  });
+  }, TIMEOUT_MS);
   afterAll(async () => {
     await world?.close();
   });
@@ -105,69 +107,73 @@ describe(`convergence (seed ${SEED}, ${CLIENTS} clients, ${ROUNDS} rounds, ${OPS
     );
   }
 
-  it('converges, and every losing value is on record', async () => {
-    for (let round = 0; round < ROUNDS; round += 1) {
-      for (const laptop of laptops) {
-        for (let op = 0; op < OPS; op += 1) await randomOp(laptop, `${laptop.name} r${round} o${op}`);
+  it(
+    'converges, and every losing value is on record',
+    async () => {
+      for (let round = 0; round < ROUNDS; round += 1) {
+        for (const laptop of laptops) {
+          for (let op = 0; op < OPS; op += 1) await randomOp(laptop, `${laptop.name} r${round} o${op}`);
+        }
+        const order = [...laptops].sort(() => rand() - 0.5).filter(() => rand() < 0.8);
+        for (const laptop of order) await sync(laptop.dir);
       }
-      const order = [...laptops].sort(() => rand() - 0.5).filter(() => rand() < 0.8);
-      for (const laptop of order) await sync(laptop.dir);
-    }
-    for (let pass = 0; pass < 2; pass += 1) {
-      for (const laptop of laptops) {
-        await sync(laptop.dir);
-        await quiet();
+      for (let pass = 0; pass < 2; pass += 1) {
+        for (const laptop of laptops) {
+          await sync(laptop.dir);
+          await quiet();
+        }
       }
-    }
 
-    const server = await serverRows();
-    for (const laptop of laptops) {
-      expect({ laptop: laptop.name, seed: SEED, rows: await local(laptop.dir) }).toEqual({
-        laptop: laptop.name,
-        seed: SEED,
-        rows: server,
-      });
-    }
-    const names = new Set(server.map((r) => r.name));
-    const conflictValues = new Set<string>(
-      (await world.db.query(`SELECT client_value, server_value FROM sync_conflict`)).rows.flatMap((r) =>
-        [r.client_value, r.server_value].filter((v) => typeof v === 'string'),
-      ),
-    );
-    const sent = await sentTransactions();
-    const conflicts = (
-      await world.db.query(`SELECT kind, count(*)::int AS n FROM sync_conflict GROUP BY kind`)
-    ).rows;
-    console.log(
-      `convergence seed ${SEED}: ${sent.length} transactions sent, conflicts ${JSON.stringify(conflicts)}`,
-    );
-    expect(sent.length).toBeGreaterThan(0);
-    const superseded = new Set(
-      sent.flatMap((tx) =>
-        tx.op === 'update' && typeof tx.changes.name?.old === 'string' ? [tx.changes.name.old] : [],
-      ),
-    );
-    const deleted = new Set(sent.filter((tx) => tx.op === 'delete').map((tx) => tx.id));
-    const conflictRows = new Set<string>(
-      (await world.db.query(`SELECT row_id::text FROM sync_conflict`)).rows.map((r) => r.row_id),
-    );
-    for (const tx of sent) {
-      if (tx.op !== 'update' || typeof tx.changes.name?.new !== 'string') continue;
-      const value = tx.changes.name.new;
-      const traced =
-        names.has(value) ||
-        conflictValues.has(value) ||
-        superseded.has(value) ||
-        deleted.has(tx.id) ||
-        conflictRows.has(tx.id);
-      expect({ value, row: tx.id, seed: SEED, traced }).toEqual({
-        value,
-        row: tx.id,
-        seed: SEED,
-        traced: true,
-      });
-    }
-  });
+      const server = await serverRows();
+      for (const laptop of laptops) {
+        expect({ laptop: laptop.name, seed: SEED, rows: await local(laptop.dir) }).toEqual({
+          laptop: laptop.name,
+          seed: SEED,
+          rows: server,
+        });
+      }
+      const names = new Set(server.map((r) => r.name));
+      const conflictValues = new Set<string>(
+        (await world.db.query(`SELECT client_value, server_value FROM sync_conflict`)).rows.flatMap((r) =>
+          [r.client_value, r.server_value].filter((v) => typeof v === 'string'),
+        ),
+      );
+      const sent = await sentTransactions();
+      const conflicts = (
+        await world.db.query(`SELECT kind, count(*)::int AS n FROM sync_conflict GROUP BY kind`)
+      ).rows;
+      console.log(
+        `convergence seed ${SEED}: ${sent.length} transactions sent, conflicts ${JSON.stringify(conflicts)}`,
+      );
+      expect(sent.length).toBeGreaterThan(0);
+      const superseded = new Set(
+        sent.flatMap((tx) =>
+          tx.op === 'update' && typeof tx.changes.name?.old === 'string' ? [tx.changes.name.old] : [],
+        ),
+      );
+      const deleted = new Set(sent.filter((tx) => tx.op === 'delete').map((tx) => tx.id));
+      const conflictRows = new Set<string>(
+        (await world.db.query(`SELECT row_id::text FROM sync_conflict`)).rows.map((r) => r.row_id),
+      );
+      for (const tx of sent) {
+        if (tx.op !== 'update' || typeof tx.changes.name?.new !== 'string') continue;
+        const value = tx.changes.name.new;
+        const traced =
+          names.has(value) ||
+          conflictValues.has(value) ||
+          superseded.has(value) ||
+          deleted.has(tx.id) ||
+          conflictRows.has(tx.id);
+        expect({ value, row: tx.id, seed: SEED, traced }).toEqual({
+          value,
+          row: tx.id,
+          seed: SEED,
+          traced: true,
+        });
+      }
+    },
+    TIMEOUT_MS,
+  );
 
   async function sentTransactions(): Promise<DxTransaction[]> {
     const out: DxTransaction[] = [];
