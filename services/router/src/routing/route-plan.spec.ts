@@ -64,6 +64,17 @@ describe('decideRow', () => {
     expect(decideRow(row({ ...echoed, heldVersions: new Map([['B', 3]]) }), 'B', 0)).toBe('upsert');
   });
 
+  it('sends a row deleted and inserted again in one batch, though its version is the one held', () => {
+    const resurrected = row({
+      recipients: new Set(['B']),
+      holders: new Set(['B']),
+      version: 1,
+      heldVersions: new Map([['B', 1]]),
+      changes: [change(5, 'A'), change(6, 'C', false, true)],
+    });
+    expect(decideRow(resurrected, 'B', 0)).toBe('upsert');
+  });
+
   it('evicts a row that left the client, and leaves untouched rows alone', () => {
     expect(decideRow(row({ holders: new Set(['B']) }), 'B', 0)).toBe('evict');
     expect(decideRow(row({ recipients: new Set(['B']), holders: new Set(['B']) }), 'B', 0)).toBeNull();

@@ -65,6 +65,9 @@ function changedSince(changes: readonly RowChange[], fromSeq: number): boolean {
 function alreadySent(row: RowState, client: string, fromSeq: number): boolean {
   const held = row.heldVersions?.get(client);
   if (held === undefined || held === null || held !== row.version) return false;
+  // A row inserted again (a deleted contact resurrected by an update) starts over at version 1:
+  // an equal version no longer means an equal row.
+  if (row.changes.some((c) => c.seq > fromSeq && c.insert)) return false;
   return !row.changes.some((c) => c.seq > fromSeq && c.echo && c.originClient === client);
 }
 
