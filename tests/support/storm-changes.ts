@@ -3,7 +3,7 @@ import type { LocalStore } from '@outpost/client-agent';
 /**
  * One random change a sales rep's application makes on the laptop, chosen from the rows the laptop
  * holds right now: inserts, updates and deletes on every table, renames onto a name another account
- * holds (a duplicate business key), hand-offs of accounts and opportunities to a colleague, team
+ * holds (a duplicate business key), hand-offs of accounts, opportunities and activities, team
  * changes that move rows in and out of someone's visibility, and parents deleted with or without
  * their children. Every change is honest: a laptop only touches rows it holds, and inserts rows
  * owned by its own user; the server may still refuse one whose row was handed away meanwhile.
@@ -25,6 +25,10 @@ export const CHANGE_KINDS = [
   'opportunity_team.insert',
   'opportunity_team.update',
   'opportunity_team.delete',
+  'activity.insert',
+  'activity.update',
+  'activity.hand-off',
+  'activity.delete',
 ] as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[number];
 
@@ -45,6 +49,10 @@ const WEIGHTS: Record<ChangeKind, number> = {
   'opportunity_team.insert': 6,
   'opportunity_team.update': 3,
   'opportunity_team.delete': 4,
+  'activity.insert': 6,
+  'activity.update': 8,
+  'activity.hand-off': 1,
+  'activity.delete': 3,
 };
 const TOTAL_WEIGHT = Object.values(WEIGHTS).reduce((a, b) => a + b, 0);
 
@@ -112,6 +120,11 @@ function apply(db: Db, ctx: ChangeContext, kind: ChangeKind): boolean {
           'DELETE FROM opportunity_team WHERE opportunity_id IN (SELECT id FROM opportunity WHERE account_id = ?)',
           [row.id],
         );
+        run(
+          db,
+          'DELETE FROM activity WHERE opportunity_id IN (SELECT id FROM opportunity WHERE account_id = ?)',
+          [row.id],
+        );
         run(db, 'DELETE FROM opportunity WHERE account_id = ?', [row.id]);
         run(db, 'DELETE FROM contact WHERE account_id = ?', [row.id]);
       }
@@ -133,9 +146,14 @@ function apply(db: Db, ctx: ChangeContext, kind: ChangeKind): boolean {
     case 'contact.update': {
       const row = pick(db, 'contact', rand);
       if (!row) return false;
-      const column = choose(rand, ['first_name', 'last_name', 'email']);
+      const column = choose(rand, ['first_name', 'last_name', 'email', 'phone']);
       // Fresh values always differ from the current one.
-      const value = column === 'email' ? `c${ctx.serial()}@${ctx.laptop}.example` : fresh(column);
+      const value =
+        column === 'email'
+          ? `c${ctx.serial()}@${ctx.laptop}.example`
+          : column === 'phone'
+            ? `+1 555 ${ctx.serial()}`
+            : fresh(column);
       run(db, `UPDATE contact SET ${column} = ? WHERE id = ?`, [value, row.id]);
       return true;
     }
@@ -161,8 +179,9 @@ function apply(db: Db, ctx: ChangeContext, kind: ChangeKind): boolean {
     case 'opportunity.update': {
       const row = pick(db, 'opportunity', rand);
       if (!row) return false;
-      const column = choose(rand, ['stage', 'amount', 'close_date', 'name']);
-      const generate: Record<string, () => string> = {
+      const column = choose(rand, ['stage', 'amount', 'close_date', 'name', 'probability']);
+      const generate: Record<string, () => string | number> = {
+        probability: () => 10 * Math.floor(rand() * 11),
         stage: () => choose(rand, STAGES),
         amount: () => amount(rand),
         close_date: () => closeDate(rand),
@@ -182,7 +201,10 @@ function apply(db: Db, ctx: ChangeContext, kind: ChangeKind): boolean {
     case 'opportunity.delete': {
       const row = pick(db, 'opportunity', rand);
       if (!row) return false;
-      if (rand() < 0.5) run(db, 'DELETE FROM opportunity_team WHERE opportunity_id = ?', [row.id]);
+      if (rand() < 0.5) {
+        run(db, 'DELETE FROM opportunity_team WHERE opportunity_id = ?', [row.id]);
+        run(db, 'DELETE FROM activity WHERE opportunity_id = ?', [row.id]);
+      }
       run(db, 'DELETE FROM opportunity WHERE id = ?', [row.id]);
       return true;
     }
@@ -205,8 +227,46 @@ function apply(db: Db, ctx: ChangeContext, kind: ChangeKind): boolean {
       ]);
       return true;
     }
+    case 'activity.insert': {
+      const opp = pick(db, 'opportunity', rand);
+      if (!opp) return false;
+      run(
+        db,
+        'INSERT INTO activity (id, opportunity_id, subject, due_on, owner_login, done) VALUES (?, ?, ?, ?, ?, ?)',
+        [
+          uuid(rand),
+          opp.id,
+          fresh('call'),
+          rand() < 0.3 ? null : closeDate(rand),
+          ctx.user,
+          rand() < 0.2 ? 1 : 0,
+        ],
+      );
+      return true;
+    }
+    case 'activity.update': {
+      const row = pick(db, 'activity', rand);
+      if (!row) return false;
+      const column = choose(rand, ['subject', 'due_on', 'done']);
+      const value =
+        column === 'subject'
+          ? fresh('call')
+          : column === 'done'
+            ? 1 - Number(row.done)
+            : differing(row.due_on, () => closeDate(rand));
+      if (value === null) return false;
+      run(db, `UPDATE activity SET ${column} = ? WHERE id = ?`, [value, row.id]);
+      return true;
+    }
+    case 'activity.hand-off': {
+      const row = pick(db, 'activity', rand);
+      if (!row) return false;
+      run(db, 'UPDATE activity SET owner_login = ? WHERE id = ?', [other(ctx, row.owner_login), row.id]);
+      return true;
+    }
     case 'contact.delete':
-    case 'opportunity_team.delete': {
+    case 'opportunity_team.delete':
+    case 'activity.delete': {
       const table = kind.split('.')[0];
       const row = pick(db, table, rand);
       if (!row) return false;
@@ -230,7 +290,7 @@ function pickKind(rand: () => number): ChangeKind {
  * writes the value a row already holds changes nothing and is not captured, and the storm counts
  * on every change being sent.
  */
-function differing(current: unknown, generate: () => string): string | null {
+function differing<T extends string | number>(current: unknown, generate: () => T): T | null {
   for (let i = 0; i < 8; i += 1) {
     const value = generate();
     if (value !== current) return value;
