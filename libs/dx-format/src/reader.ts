@@ -106,6 +106,14 @@ export class DxReader implements AsyncIterable<DxTransaction> {
     }
   }
 
+  /**
+   * Uncompressed bytes decoded so far (lines of the batches yielded, and at most one chunk more):
+   * what a consumer that groups transactions holds in memory, to bound its groups by bytes.
+   */
+  get decodedBytes(): number {
+    return this.contentBytes;
+  }
+
   /** Stops reading and releases the input, for a caller that needs only part of the file (such as the header). */
   async close(): Promise<void> {
     await this.records.return();

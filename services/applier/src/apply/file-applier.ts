@@ -64,6 +64,14 @@ export interface FileApplierOptions {
   chunkTxns: number;
   /** The schema's versions: columns older versions had and a later one dropped are ignored in older files. */
   history?: SchemaHistory;
+  /**
+   * Uncompressed bytes of transactions resolved and written together: a chunk ends at `chunkTxns`
+   * or at this many bytes, whichever comes first, so a file of large rows is held a few megabytes
+   * at a time and not `chunkTxns` rows of up to `maxLineBytes` each.
+   */
+  chunkBytes: number;
+  /** Longest transaction line accepted; a longer one quarantines the file (DX_INVALID, LINE_TOO_LONG). */
+  maxLineBytes: number;
   /** Called after each chunk is written, before the next is read (fault injection in tests). */
   afterChunk?: (chunksWritten: number) => Promise<void> | void;
 }
@@ -154,37 +162,45 @@ class FileRun {
   ) {}
 
   async apply(input: Readable, position: ApplyPosition): Promise<FileApplyResult> {
-    const reader = DxReader.open(input);
+    const reader = DxReader.open(input, { maxLineBytes: this.options.maxLineBytes });
     const header = await reader.header();
     this.checkHeader(header, position);
     await this.origin(null);
     let chunk: IndexedTxn[] = [];
+    let chunkStart = 0;
     let index = 0;
     let expected = position.txnSeq + 1;
-    for await (const tx of reader) {
-      if (tx.seq !== expected) {
-        throw new ApplyRejection(
-          ApplyRejectionCode.SeqNotContiguous,
-          `file ${describe(this.file)} transaction #${index} has seq ${tx.seq}, expected ${expected}; the client's transaction log skipped or repeated a seq — re-extract the client`,
-        );
+    for await (const batch of reader.batches()) {
+      for (const tx of batch) {
+        if (tx.seq !== expected) {
+          throw new ApplyRejection(
+            ApplyRejectionCode.SeqNotContiguous,
+            `file ${describe(this.file)} transaction #${index} has seq ${tx.seq}, expected ${expected}; the client's transaction log skipped or repeated a seq — re-extract the client`,
+          );
+        }
+        expected += 1;
+        const upload = tx as DxUploadTransaction;
+        // A laptop that made changes before its first session did not know its user yet: an empty
+        // user claims nothing and is the client's own.
+        if (upload.user === '') upload.user = this.file.user;
+        if (upload.user !== this.file.user) {
+          throw new FileRefusal(
+            RefusalCode.ForgedUser,
+            `file ${describe(this.file)} transaction #${index} (seq ${tx.seq}) names user "${String(upload.user)}", but client "${this.file.client}" is registered for user "${this.file.user}"; no change of the file was applied`,
+          );
+        }
+        chunk.push(indexTxn(index, upload, this.file.receivedAt));
+        index += 1;
+        if (chunk.length >= this.options.chunkTxns) {
+          await this.applyChunk(chunk);
+          chunk = [];
+          chunkStart = reader.decodedBytes;
+        }
       }
-      expected += 1;
-      const upload = tx as DxUploadTransaction;
-      // A laptop that made changes before its first session did not know its user yet: an empty
-      // user claims nothing and is the client's own.
-      if (upload.user === '') upload.user = this.file.user;
-      if (upload.user !== this.file.user) {
-        throw new FileRefusal(
-          RefusalCode.ForgedUser,
-          `file ${describe(this.file)} transaction #${index} (seq ${tx.seq}) names user "${String(upload.user)}", but client "${this.file.client}" is registered for user "${this.file.user}"; no change of the file was applied`,
-        );
-      }
-      chunk.push(indexTxn(index, upload, this.file.receivedAt));
-
-      index += 1;
-      if (chunk.length >= this.options.chunkTxns) {
+      if (chunk.length > 0 && reader.decodedBytes - chunkStart >= this.options.chunkBytes) {
         await this.applyChunk(chunk);
         chunk = [];
+        chunkStart = reader.decodedBytes;
       }
     }
     if (chunk.length > 0) await this.applyChunk(chunk);

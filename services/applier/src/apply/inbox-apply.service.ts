@@ -57,6 +57,8 @@ export class InboxApplyService implements OnModuleDestroy {
     this.fileApplier = new FileApplier(schema, new WriteGuard(schema, compileVisibility(schema)), {
       chunkTxns: config.chunkTxns,
       history: config.schema.history,
+      chunkBytes: config.chunkBytes,
+      maxLineBytes: config.maxLineBytes,
       afterChunk:
         faultAt === undefined
           ? undefined

@@ -29,6 +29,17 @@ export const applierConfigSpec = {
     min: 1,
     max: 50_000,
   }),
+  chunkBytes: int('APPLY_CHUNK_BYTES', {
+    description: 'uncompressed bytes of transactions resolved and written per batch, at most',
+    default: 8 * 1024 * 1024,
+    min: 64 * 1024,
+  }),
+  maxLineBytes: int('APPLY_MAX_LINE_BYTES', {
+    description: 'longest transaction line of a file; a longer one quarantines the file',
+    default: 16 * 1024 * 1024,
+    min: 1024,
+    max: 256 * 1024 * 1024,
+  }),
   sweepIntervalMs: int('APPLY_SWEEP_INTERVAL_MS', {
     description: 'how often to look for received files no message woke the applier for (ms)',
     default: 30_000,

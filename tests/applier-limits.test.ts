@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { ApplierEnv, txn, uuid, type ApplierProcess } from './support/applier-env';
+
+/**
+ * Memory bounded by bytes: a file of large rows is applied in chunks of APPLY_CHUNK_BYTES rather
+ * than APPLY_CHUNK_TXNS rows, and a file with a line over APPLY_MAX_LINE_BYTES is quarantined
+ * with a reason that says so, while the other clients' files apply. Build first.
+ */
+jest.setTimeout(120_000);
+
+describe('applier limits by bytes', () => {
+  const env = new ApplierEnv();
+  let applier: ApplierProcess;
+
+  beforeAll(async () => {
+    await env.open();
+    applier = await env.startApplier({
+      APPLY_CHUNK_BYTES: String(64 * 1024),
+      APPLY_CHUNK_TXNS: '5000',
+      APPLY_MAX_LINE_BYTES: String(256 * 1024),
+    });
+    await env.addClient('big-rows', 'alice');
+    await env.addClient('huge-line', 'bob');
+  });
+  afterAll(async () => {
+    await applier?.stop();
+    await env.close();
+  });
+
+  const contact = (seq: number, account: string, bytes: number, user = 'alice') => {
+    const id = uuid();
+    return txn(seq, 'insert', {
+      table: 'contact',
+      id,
+      user,
+      // Random text does not compress: the line is as long on the wire as in memory.
+      row: {
+        id,
+        account_id: account,
+        first_name: randomBytes(bytes).toString('base64'),
+        last_name: 'Big',
+        email: null,
+      },
+    });
+  };
+
+  it('applies many large rows in byte-bounded chunks', async () => {
+    const account = uuid();
+    const txs = Array.from({ length: 30 }, (_, i) => contact(i + 1, account, 48 * 1024));
+    await env.putFile('big-rows', 1, txs);
+    await env.publishReceived('big-rows', 1);
+    await env.waitApplied('big-rows', 1);
+    const rows = await env.db.query(`SELECT count(*)::int AS n FROM contact WHERE account_id = $1`, [
+      account,
+    ]);
+    expect(rows.rows[0].n).toBe(30);
+  });
+
+  it('quarantines a file with a line over the limit, and others apply', async () => {
+    const account = uuid();
+    await env.putFile('huge-line', 1, [contact(1, account, 400 * 1024, 'bob')]);
+    await env.putFile('big-rows', 2, [contact(31, account, 1024)]);
+    await env.publishReceived('huge-line', 1);
+    await env.publishReceived('big-rows', 2);
+    await env.waitApplied('big-rows', 2);
+    const file = await env.inboxFile('huge-line', 1);
+    expect(file).toMatchObject({ status: 'quarantined' });
+    expect(String(file?.reason)).toMatch(/DX_INVALID/);
+    expect(String(file?.reason)).toMatch(/LINE_TOO_LONG|longer than/i);
+  });
+});
