@@ -46,7 +46,14 @@ describe('applier limits by bytes', () => {
 
   it('applies many large rows in byte-bounded chunks', async () => {
     const account = uuid();
-    const txs = Array.from({ length: 30 }, (_, i) => contact(i + 1, account, 48 * 1024));
+    const txs = [
+      txn(1, 'insert', {
+        table: 'account',
+        id: account,
+        row: { id: account, name: 'Big rows Ltd', owner_login: 'alice' },
+      }),
+      ...Array.from({ length: 30 }, (_, i) => contact(i + 2, account, 48 * 1024)),
+    ];
     await env.putFile('big-rows', 1, txs);
     await env.publishReceived('big-rows', 1);
     await env.waitApplied('big-rows', 1);
@@ -59,10 +66,17 @@ describe('applier limits by bytes', () => {
   it('quarantines a file with a line over the limit, and others apply', async () => {
     const account = uuid();
     await env.putFile('huge-line', 1, [contact(1, account, 400 * 1024, 'bob')]);
-    await env.putFile('big-rows', 2, [contact(31, account, 1024)]);
+    await env.putFile('big-rows', 2, [
+      txn(32, 'insert', {
+        table: 'account',
+        id: account,
+        row: { id: account, name: 'Later Ltd', owner_login: 'alice' },
+      }),
+    ]);
     await env.publishReceived('huge-line', 1);
     await env.publishReceived('big-rows', 2);
     await env.waitApplied('big-rows', 2);
+    expect((await env.db.query(`SELECT 1 FROM account WHERE id = $1`, [account])).rowCount).toBe(1);
     const file = await env.inboxFile('huge-line', 1);
     expect(file).toMatchObject({ status: 'quarantined' });
     expect(String(file?.reason)).toMatch(/DX_INVALID/);
