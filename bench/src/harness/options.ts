@@ -6,6 +6,9 @@ export interface BenchSizes {
   uploadAgents: number;
   downloadOps: number;
   captureRows: number;
+  /** Application writers of the app-writers scenario, and how long each measured run lasts. */
+  appWriters: number;
+  appWritersSeconds: number;
   extractRows: number;
   roundTripRuns: number;
   agents: number;
@@ -33,6 +36,8 @@ export const FULL_SIZES: BenchSizes = {
   uploadAgents: 10,
   downloadOps: 100_000,
   captureRows: 100_000,
+  appWriters: 8,
+  appWritersSeconds: 10,
   extractRows: 1_000_000,
   roundTripRuns: 200,
   agents: 1_000,
@@ -45,6 +50,8 @@ export const DEFAULT_SIZES: BenchSizes = {
   uploadAgents: 10,
   downloadOps: 100_000,
   captureRows: 100_000,
+  appWriters: 8,
+  appWritersSeconds: 5,
   extractRows: 100_000,
   roundTripRuns: 200,
   agents: 200,
@@ -83,6 +90,18 @@ const SIZE_FLAGS: SizeFlag[] = [
     flag: '--capture-rows',
     env: 'BENCH_CAPTURE_ROWS',
     what: 'capture: inserts, and as many updates',
+  },
+  {
+    key: 'appWriters',
+    flag: '--app-writers',
+    env: 'BENCH_APP_WRITERS',
+    what: 'app writers: concurrent application transactions',
+  },
+  {
+    key: 'appWritersSeconds',
+    flag: '--app-writers-seconds',
+    env: 'BENCH_APP_WRITERS_SECONDS',
+    what: 'app writers: seconds per measured run',
   },
   {
     key: 'extractRows',

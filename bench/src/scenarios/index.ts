@@ -1,4 +1,5 @@
 import type { Scenario } from '../harness/scenario';
+import { appWritersScenario } from './app-writers';
 import { captureScenario } from './capture';
 import { downloadScenario } from './download';
 import { extractScenario } from './extract';
@@ -10,6 +11,7 @@ import { uploadScenario } from './upload';
 /** In the order `npm run bench` runs them: local ones first, the heaviest last. */
 export const allScenarios: Scenario[] = [
   captureScenario,
+  appWritersScenario,
   downloadScenario,
   uploadScenario,
   extractScenario,

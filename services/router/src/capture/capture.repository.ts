@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { RouterDatabase, type Queryable } from '../database/router-database';
+import { RouterDatabase } from '../database/router-database';
 import type { CapturedRow } from './change-decoder';
 
 /** The stream position up to which the log is complete, and a large transaction written in part. */
@@ -101,25 +101,23 @@ export class CaptureRepository {
     });
   }
 
-  /** Appends captured rows and moves the position, together. */
+  /** Appends captured rows and moves the position, together: one statement, one commit. */
   async write(
     rows: CapturedRow[],
     lsn: string | null,
     partial: { lsn: string; rows: number } | null,
   ): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      if (rows.length > 0) await insertRows(tx, rows);
-      await tx.query(
-        `UPDATE sync_capture_position SET lsn = CASE WHEN $1::pg_lsn > lsn THEN $1::pg_lsn ELSE lsn END,
-                partial_lsn = $2::pg_lsn, partial_rows = $3, updated_at = now()`,
-        [lsn ?? '0/0', partial?.lsn ?? null, partial?.rows ?? 0],
-      );
-    });
+    await this.db.query(
+      `WITH logged AS (${INSERT_ROWS})
+       UPDATE sync_capture_position SET lsn = CASE WHEN $11::pg_lsn > lsn THEN $11::pg_lsn ELSE lsn END,
+              partial_lsn = $12::pg_lsn, partial_rows = $13, updated_at = now()`,
+      [...rowParams(rows), lsn ?? '0/0', partial?.lsn ?? null, partial?.rows ?? 0],
+    );
   }
 }
 
-async function insertRows(q: Queryable, rows: CapturedRow[]): Promise<void> {
-  await q.query(INSERT_ROWS, [
+function rowParams(rows: CapturedRow[]): unknown[] {
+  return [
     rows.map((r) => r.at),
     rows.map((r) => r.table),
     rows.map((r) => r.rowId),
@@ -130,5 +128,5 @@ async function insertRows(q: Queryable, rows: CapturedRow[]): Promise<void> {
     rows.map((r) => r.echo),
     rows.map((r) => (r.oldRefs === null ? null : JSON.stringify(r.oldRefs))),
     rows.map((r) => (r.oldRow === null ? null : JSON.stringify(r.oldRow))),
-  ]);
+  ];
 }

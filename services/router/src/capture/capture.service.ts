@@ -192,9 +192,13 @@ export class CaptureService {
       try {
         if (item.kind === 'heartbeat') this.heartbeat(item.lsn);
         else await this.handle(item.msg);
-        // Nothing more has arrived: what is held goes in now. Under load the queue fills up while
-        // a batch is written, so batches grow by themselves.
-        if (this.queue.length === 0 && this.txn === null && this.pendingLsn !== null) await this.flush();
+        // Nothing more has arrived: what is held goes in after a short gather, so a steady stream of
+        // small application transactions costs the server a capture commit per few of them, not
+        // one each. Under load the queue fills up while a batch is written: batches grow by themselves.
+        if (this.queue.length === 0 && this.txn === null && this.pendingLsn !== null) {
+          await new Promise((resolve) => setTimeout(resolve, this.config.captureFlushMs));
+          if (this.queue.length === 0) await this.flush();
+        }
       } catch (err) {
         if (this.stream === stream) this.fail(err);
         return;

@@ -57,6 +57,12 @@ export const routerConfigSpec = {
     min: 1,
     max: 100_000,
   }),
+  captureFlushMs: int('CAPTURE_FLUSH_MS', {
+    description: 'milliseconds the capture gathers further transactions before it writes what it holds',
+    default: 5,
+    min: 0,
+    max: 1_000,
+  }),
 } as const;
 
 export type RouterConfig = ConfigOf<typeof routerConfigSpec>;
