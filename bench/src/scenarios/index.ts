@@ -3,6 +3,7 @@ import { appWritersScenario } from './app-writers';
 import { captureScenario } from './capture';
 import { downloadScenario } from './download';
 import { extractScenario } from './extract';
+import { ingestScenario } from './ingest';
 import { roundTripScenario } from './round-trip';
 import { concurrencyScenario } from './concurrency';
 import { memoryScenario } from './memory';
@@ -14,6 +15,7 @@ export const allScenarios: Scenario[] = [
   appWritersScenario,
   downloadScenario,
   uploadScenario,
+  ingestScenario,
   extractScenario,
   roundTripScenario,
   concurrencyScenario,

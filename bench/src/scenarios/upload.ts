@@ -37,7 +37,7 @@ async function inboxTimeline(db: Pool, clients: string[]): Promise<string> {
 /**
  * N agents with pending local inserts sync at once through the whole stack; the clock stops when the
  * applier has committed every transaction. The baseline writes the same rows into a database with
- * the same capture triggers, 500 rows per upsert statement, from one process.
+ * nothing reading their changes (no replication slot), 500 rows per upsert statement, from one process.
  */
 export const uploadScenario: Scenario = {
   name: 'upload',
@@ -102,7 +102,7 @@ export const uploadScenario: Scenario = {
       { label: 'transactions/s', unit: 'txn/s', higherIsBetter: true },
       samples.map((s) => s.stack),
       {
-        label: `the same rows upserted straight into Postgres, ${UPSERT_BATCH} per statement, capture triggers on`,
+        label: `the same rows upserted straight into Postgres, ${UPSERT_BATCH} per statement, nothing capturing them`,
         samples: samples.map((s) => s.baseline),
       },
     );
