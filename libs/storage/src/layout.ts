@@ -24,8 +24,11 @@ function checkClient(client: string): string {
 }
 
 export function inboxAreaKey(area: InboxArea, client: string, fileSeq: number): string {
-  return `${area}/${checkClient(client)}/${padFileSeq(fileSeq)}.dx`;
+  return `${inboxAreaPrefix(area)}${checkClient(client)}/${padFileSeq(fileSeq)}.dx`;
 }
+
+/** What every key of an area starts with (to find objects by area in SQL: `LIKE prefix || '%'`). */
+export const inboxAreaPrefix = (area: InboxArea): string => `${area}/`;
 export const inboxKey = (client: string, fileSeq: number): string => inboxAreaKey('inbox', client, fileSeq);
 export const archiveKey = (client: string, fileSeq: number): string =>
   inboxAreaKey('archive', client, fileSeq);

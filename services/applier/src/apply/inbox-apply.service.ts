@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { patterns, RefusalCode, type RouterKickEvent } from '@outpost/contracts';
 import { compileVisibility, type Schema } from '@outpost/schema';
 import { EventPublisher } from '@outpost/server-kit';
-import { archiveKey, isNotFound, ObjectStore, quarantineKey } from '@outpost/storage';
+import { archiveKey, inboxAreaPrefix, isNotFound, ObjectStore, quarantineKey } from '@outpost/storage';
 import { APPLIER_CONFIG, type ApplierConfig } from '../config/applier.config';
 import { PG_POOL } from '../database/pg-pool';
 import { ApplyRejection, ApplyRejectionCode, FileRefusal } from './apply-rejection';
@@ -94,7 +94,8 @@ export class InboxApplyService implements OnModuleDestroy {
       object_key: string;
     }>(
       `SELECT client, file_seq, status, object_key FROM sync_inbox_file
-        WHERE status <> 'received' AND object_key LIKE 'inbox/%' LIMIT 100`,
+        WHERE status <> 'received' AND object_key LIKE $1 || '%' LIMIT 100`,
+      [inboxAreaPrefix('inbox')],
     );
     for (const f of stray.rows) {
       // A file refused whole is kept with the applied ones; a rejected one was quarantined first.
