@@ -1,29 +1,13 @@
 import type { Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
-import {
-  DxFormatError,
-  DxReader,
-  type DxHeader,
-  type DxRow,
-  type DxUploadTransaction,
-} from '@outpost/dx-format';
-import {
-  CAPTURE_MESSAGE_PREFIX,
-  droppedColumns,
-  dxKey,
-  type CaptureMessage,
-  type Schema,
-  type SchemaHistory,
-  type TableDef,
-} from '@outpost/schema';
-import { captureBarrier } from '@outpost/server-db';
+import { DxFormatError, DxReader, type DxHeader, type DxUploadTransaction } from '@outpost/dx-format';
+import { droppedColumns, dxKey, type Schema, type SchemaHistory, type TableDef } from '@outpost/schema';
 import { RefusalCode } from '@outpost/contracts';
+import { ApplyRepository } from './apply.repository';
 import { ApplyRejection, ApplyRejectionCode, FileRefusal } from './apply-rejection';
-import { emitCaptureMessage } from './capture-message';
+import { ChunkLookups, UUID } from './chunk-lookups';
 import {
-  businessKey,
   indexTxn,
-  keyCandidates,
   markDuplicateKeys,
   resolveChunk,
   rowKey,
@@ -141,10 +125,8 @@ class FileRun {
   private readonly echoes = new Map<string, Echo>();
   /** The user of the last origin message, once one was written. */
   private originUser: string | null | undefined;
-  /** Writes of this run per row (the log holds only committed changes): each bumped the version once. */
-  private readonly ownWrites = new Map<string, number>();
-  /** Rows this run deleted, with their last values (for a resurrect in a later chunk). */
-  private readonly ownDeletes = new Map<string, DxRow>();
+  private readonly repo: ApplyRepository;
+  private readonly lookups: ChunkLookups;
   private conflictCount = 0;
   private refusedCount = 0;
   private chunksWritten = 0;
@@ -157,9 +139,12 @@ class FileRun {
     private readonly guard: WriteGuard,
     private readonly dropped: ReadonlyMap<string, ReadonlySet<string>>,
     private readonly options: FileApplierOptions,
-    private readonly db: PoolClient,
+    db: PoolClient,
     private readonly file: InboxFile,
-  ) {}
+  ) {
+    this.repo = new ApplyRepository(db, tables);
+    this.lookups = new ChunkLookups(this.repo, tables, file.client);
+  }
 
   async apply(input: Readable, position: ApplyPosition): Promise<FileApplyResult> {
     const reader = DxReader.open(input, { maxLineBytes: this.options.maxLineBytes });
@@ -205,7 +190,7 @@ class FileRun {
     }
     if (chunk.length > 0) await this.applyChunk(chunk);
     // Iteration completed: the trailer's checksum and counts held, the data above can be committed.
-    await this.finish(position, index > 0 ? header.lastSeq : null);
+    await this.repo.finish(this.file, position.txnSeq, index > 0 ? header.lastSeq : null);
     if (index > 0) await this.writeEchoes(header.lastSeq);
     return {
       header,
@@ -254,7 +239,11 @@ class FileRun {
   private async applyChunk(all: IndexedTxn[]): Promise<void> {
     const loaded = await this.loadRows(all);
     const refused = new Map<number, Refusal>();
-    const seenBefore = await this.guard.seen(this.db, this.file.user, this.loadedIds(all, loaded));
+    const seenBefore = await this.guard.seen(
+      this.repo.connection,
+      this.file.user,
+      this.loadedIds(all, loaded),
+    );
     for (const r of this.guard.before(all, loaded, seenBefore, this.followed)) refused.set(r.txn.index, r);
     let resolved: Resolved;
     let origins = new Map<string, string | null>();
@@ -263,36 +252,33 @@ class FileRun {
       resolved = await this.resolve(txns, loaded);
       if (txns.length === 0) break;
       // Who last changed each conflicting row, read before this chunk writes over it.
-      origins = await this.lastOrigins(resolved.conflicts);
+      origins = await this.lookups.lastOrigins(resolved.conflicts);
       const targets = this.guard.targets(resolved.outcomes);
-      const targetsBefore = await this.guard.seen(this.db, this.file.user, targets);
-      await this.db.query('SAVEPOINT outpost_chunk');
+      const targetsBefore = await this.guard.seen(this.repo.connection, this.file.user, targets);
+      await this.repo.savepoint();
       await this.write(this.statements(resolved.outcomes));
       const seenAfter = await this.guard.seen(
-        this.db,
+        this.repo.connection,
         this.file.user,
         merge(targets, this.survivingIds(resolved.outcomes)),
       );
       const late = this.guard.after(txns, resolved.outcomes, union(seenBefore, targetsBefore), seenAfter);
       if (late.length === 0) {
-        await this.db.query('RELEASE SAVEPOINT outpost_chunk');
+        await this.repo.releaseSavepoint();
         break;
       }
-      await this.db.query('ROLLBACK TO SAVEPOINT outpost_chunk');
+      await this.repo.rollbackToSavepoint();
       // The origin message of the rolled-back writes went with them.
       this.originUser = undefined;
       for (const r of late) refused.set(r.txn.index, r);
     }
     const { outcomes, conflicts } = resolved;
-    await this.recordConflicts(conflicts, origins);
+    await this.repo.insertConflicts(this.file, conflicts, origins);
     await this.recordRefusals([...refused.values()], loaded);
     for (const o of outcomes) {
-      const key = rowKey(o.table.name, o.id);
-      if (o.echo) this.echoes.set(key, { table: o.table, id: o.id, user: o.user });
-      if (o.before && !o.after) this.ownDeletes.set(key, o.before.values);
-      else if (o.after && (!o.before || changed(o.table, o.before, o.after)))
-        this.ownWrites.set(key, (this.ownWrites.get(key) ?? 0) + 1);
+      if (o.echo) this.echoes.set(rowKey(o.table.name, o.id), { table: o.table, id: o.id, user: o.user });
     }
+    this.lookups.remember(outcomes, (o) => !o.before || changed(o.table, o.before, o.after as RowValues));
     this.conflictCount += conflicts.length;
     this.chunksWritten += 1;
     await this.options.afterChunk?.(this.chunksWritten);
@@ -300,8 +286,8 @@ class FileRun {
 
   /** Conflict resolution of the allowed transactions against the loaded rows, duplicate keys marked. */
   private async resolve(txns: IndexedTxn[], loaded: Map<string, ServerRow>): Promise<Resolved> {
-    const recentOrigins = await this.loadRecentOrigins(txns, loaded);
-    const deleted = await this.loadDeletedRows(txns, loaded);
+    const recentOrigins = await this.lookups.recentOrigins(txns, loaded);
+    const deleted = await this.lookups.deletedRows(txns, loaded);
     const { outcomes, conflicts } = resolveChunk(
       {
         schema: this.schema,
@@ -314,7 +300,7 @@ class FileRun {
       txns,
     );
     const atOf = new Map(txns.map((t) => [t.index, t.tx.at]));
-    const holders = await this.loadKeyHolders(outcomes);
+    const holders = await this.lookups.keyHolders(outcomes);
     conflicts.push(...markDuplicateKeys(outcomes, holders, (i) => atOf.get(i) ?? new Date().toISOString()));
     return { outcomes, conflicts };
   }
@@ -355,22 +341,7 @@ class FileRun {
       const table = this.schema.table(txn.tx.table);
       if (table && UUID.test(txn.tx.id)) this.echoes.set(key, { table, id: txn.tx.id, user: this.file.user });
     }
-    await this.db.query(
-      `INSERT INTO sync_refusal (client, user_login, file_seq, txn_seq, table_name, row_id, op, code, reason)
-       SELECT $1, $2, $3, s, t, r, o, c, m
-         FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) AS x(s, t, r, o, c, m)`,
-      [
-        this.file.client,
-        this.file.user,
-        this.file.fileSeq,
-        refusals.map((r) => r.txn.tx.seq),
-        refusals.map((r) => String(r.txn.tx.table)),
-        refusals.map((r) => String(r.txn.tx.id)),
-        refusals.map((r) => String(r.txn.tx.op)),
-        refusals.map((r) => r.code),
-        refusals.map((r) => r.reason),
-      ],
-    );
+    await this.repo.insertRefusals(this.file, refusals);
     this.refusedCount += refusals.length;
   }
 
@@ -387,138 +358,13 @@ class FileRun {
   }
 
   private async loadRows(txns: IndexedTxn[]): Promise<Map<string, ServerRow>> {
-    const loaded = new Map<string, ServerRow>();
-    for (const [sql, ids] of this.idsByTable(txns)) {
-      const valid = ids.filter((id) => UUID.test(id));
-      if (valid.length === 0) continue;
-      const res = await this.db.query(sql.select(valid));
-      for (const r of res.rows as Record<string, unknown>[]) {
-        const { id, row } = sql.decode(r);
-        loaded.set(rowKey(sql.table.name, id), row);
-      }
-    }
-    return loaded;
-  }
-
-  /** For updates of rows the server deleted, in tables that resurrect: the rows' last values. */
-  private async loadDeletedRows(
-    txns: IndexedTxn[],
-    loaded: Map<string, ServerRow>,
-  ): Promise<Map<string, DxRow>> {
-    const byTable = new Map<TableSql, Set<string>>();
-    for (const { tx } of txns) {
-      const sql = this.tables.get(tx.table);
-      if (tx.op !== 'update' || !sql || sql.table.conflict.delete !== 'resurrect' || !UUID.test(tx.id))
-        continue;
-      if (loaded.has(rowKey(tx.table, tx.id))) continue;
-      const ids = byTable.get(sql) ?? new Set<string>();
-      byTable.set(sql, ids.add(tx.id));
-    }
-    const out = new Map<string, DxRow>();
-    for (const [sql, ids] of byTable) {
-      for (const id of ids) {
-        const mine = this.ownDeletes.get(rowKey(sql.table.name, id));
-        if (mine) out.set(rowKey(sql.table.name, id), mine);
-      }
-    }
-    if (byTable.size > 0) await this.captured();
-    for (const [sql, ids] of byTable) {
-      const res = await this.db.query(sql.lastDeleted([...ids]));
-      for (const r of res.rows as Record<string, unknown>[]) {
-        const { id, row } = sql.decode(r);
-        if (!out.has(rowKey(sql.table.name, id))) out.set(rowKey(sql.table.name, id), row.values);
-      }
-    }
-    return out;
-  }
-
-  /** For deletes based on an older version than the server's: who made the changes since. */
-  private async loadRecentOrigins(
-    txns: IndexedTxn[],
-    loaded: Map<string, ServerRow>,
-  ): Promise<Map<string, Array<string | null>>> {
-    const need = new Map<string, { table: string; id: string; n: number }>();
-    for (const { tx } of txns) {
-      if (tx.op !== 'delete') continue;
-      const key = rowKey(tx.table, tx.id);
-      const row = loaded.get(key);
-      const n = row ? row.version - (tx.base ?? 1) : 0;
-      if (n > 0 && n > (need.get(key)?.n ?? 0)) need.set(key, { table: tx.table, id: tx.id, n });
-    }
-    const out = new Map<string, Array<string | null>>();
-    if (need.size === 0) return out;
-    // This run's own writes are newest and not in the log yet (it holds committed changes only).
-    for (const key of need.keys()) {
-      const mine = this.ownWrites.get(key) ?? 0;
-      if (mine > 0) out.set(key, Array<string | null>(mine).fill(this.file.client));
-    }
-    await this.captured();
-    const list = [...need.values()];
-    const res = await this.db.query(
-      `SELECT r.t AS table_name, r.id::text AS row_id, l.origin_client
-         FROM unnest($1::text[], $2::uuid[], $3::int[]) AS r(t, id, n)
-         CROSS JOIN LATERAL (
-           SELECT origin_client, seq FROM sync_txn_log
-            WHERE row_id = r.id AND table_name = r.t AND op IN ('insert', 'update')
-            ORDER BY seq DESC LIMIT r.n) l
-        ORDER BY r.t, r.id, l.seq DESC`,
-      [list.map((x) => x.table), list.map((x) => x.id), list.map((x) => x.n)],
-    );
-    for (const r of res.rows as Array<{ table_name: string; row_id: string; origin_client: string | null }>) {
-      const key = rowKey(r.table_name, r.row_id);
-      const origins = out.get(key) ?? [];
-      origins.push(r.origin_client);
-      out.set(key, origins);
-    }
-    return out;
-  }
-
-  private async loadKeyHolders(outcomes: RowOutcome[]): Promise<Map<string, Map<string, string>>> {
-    const holders = new Map<string, Map<string, string>>();
-    const candidates = keyCandidates(outcomes);
-    if (candidates.length === 0) return holders;
-    const inChunk = new Map<string, string[]>();
-    for (const o of outcomes) push(inChunk, o.table.name, o.id);
-    const byTable = new Map<TableDef, RowOutcome[]>();
-    for (const c of candidates) push(byTable, c.table, c);
-    for (const [table, rows] of byTable) {
-      const sql = this.tables.get(table.name) as TableSql;
-      const res = await this.db.query(
-        sql.keyHolders(
-          rows.map((r) => (r.after as RowValues).values),
-          inChunk.get(table.name) ?? [],
-        ),
+    const ids = new Map<TableSql, string[]>();
+    for (const [sql, list] of this.idsByTable(txns))
+      ids.set(
+        sql,
+        list.filter((id) => UUID.test(id)),
       );
-      const map = new Map<string, string>();
-      for (const r of res.rows as Record<string, unknown>[]) {
-        const { id, values } = sql.keyRow(r);
-        const key = businessKey(table, values);
-        if (key !== null) map.set(key, id);
-      }
-      holders.set(table.name, map);
-    }
-    return holders;
-  }
-
-  /** Who last changed each conflicting row on the server (before this chunk's writes). */
-  private async lastOrigins(conflicts: ConflictRecord[]): Promise<Map<string, string | null>> {
-    const out = new Map<string, string | null>();
-    const rows = conflicts.filter((c) => c.kind !== 'duplicate-key');
-    if (rows.length === 0) return out;
-    await this.captured();
-    const res = await this.db.query(
-      `SELECT DISTINCT ON (table_name, row_id) table_name, row_id::text AS row_id, origin_client
-         FROM sync_txn_log
-        WHERE (row_id, table_name) IN (SELECT * FROM unnest($1::uuid[], $2::text[])) AND op <> 'confirm'
-        ORDER BY table_name, row_id, seq DESC`,
-      [rows.map((c) => c.rowId), rows.map((c) => c.table)],
-    );
-    for (const r of res.rows as Array<{ table_name: string; row_id: string; origin_client: string | null }>) {
-      out.set(rowKey(r.table_name, r.row_id), r.origin_client);
-    }
-    for (const c of rows)
-      if (this.ownWrites.has(rowKey(c.table, c.rowId))) out.set(rowKey(c.table, c.rowId), this.file.client);
-    return out;
+    return this.repo.lockRows(ids);
   }
 
   /** Every write of a chunk, values already converted, in the order they must run. */
@@ -545,81 +391,14 @@ class FileRun {
     for (const { user, query } of writes) {
       // The log's origin_user: one message per run of writes by the same user, not one per statement.
       if (user !== this.originUser) await this.origin(user);
-      await this.db.query(query);
+      await this.repo.write(query);
     }
   }
 
   /** Tells the capture that the rows written next come from this client (and user). */
   private async origin(user: string | null): Promise<void> {
-    await this.emit({ kind: 'origin', client: this.file.client, user });
+    await this.repo.emit({ kind: 'origin', client: this.file.client, user });
     this.originUser = user;
-  }
-
-  private async emit(message: CaptureMessage): Promise<void> {
-    await emitCaptureMessage(this.db, message);
-  }
-
-  /**
-   * Makes the log complete up to now before it is read for conflict details: the rows in question
-   * are locked, so every change to them is committed and only needs to reach the log. When the
-   * capture does not answer in time the details are read as they are (a delete then counts as
-   * conflicting, a server origin stays unknown): never wrong data, at worst a conservative record.
-   */
-  private async captured(): Promise<void> {
-    await captureBarrier(this.db, { timeoutMs: CAPTURE_WAIT_MS });
-  }
-
-  private async recordConflicts(
-    conflicts: ConflictRecord[],
-    origins: Map<string, string | null>,
-  ): Promise<void> {
-    if (conflicts.length === 0) return;
-    await this.db.query(
-      `INSERT INTO sync_conflict (kind, table_name, row_id, column_name, server_value, client_value, server_origin,
-                                  client_origin, server_at, client_at, policy, winner, client_file_seq, client_at_clamped)
-       SELECT k, t, r, c, sv, cv, so, $8, sa, ca, p, w, $13, cc
-         FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[],
-                     $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[], $14::timestamptz[])
-           AS x(k, t, r, c, sv, cv, so, sa, ca, p, w, cc)`,
-      [
-        conflicts.map((c) => c.kind),
-        conflicts.map((c) => c.table),
-        conflicts.map((c) => c.rowId),
-        conflicts.map((c) => c.column),
-        conflicts.map((c) => JSON.stringify(c.serverValue ?? null)),
-        conflicts.map((c) => JSON.stringify(c.clientValue ?? null)),
-        conflicts.map((c) => origins.get(rowKey(c.table, c.rowId)) ?? null),
-        this.file.client,
-        conflicts.map((c) => c.serverAt),
-        conflicts.map((c) => c.clientAt),
-        conflicts.map((c) => c.policy),
-        conflicts.map((c) => c.winner),
-        this.file.fileSeq,
-        conflicts.map((c) => c.clientAtClamped),
-      ],
-    );
-  }
-
-  /**
-   * The file's bookkeeping in one round trip: the confirm message (`lastSeq` null for a file
-   * without transactions: nothing to confirm), the client's apply position and the file's status.
-   */
-  private async finish(position: ApplyPosition, lastSeq: number | null): Promise<void> {
-    const params: unknown[] = [this.file.client, this.file.fileSeq, lastSeq ?? position.txnSeq];
-    const bookkeeping = `
-      UPDATE sync_apply_position SET file_seq = $2, txn_seq = $3, updated_at = now() WHERE client = $1`;
-    let from = '';
-    if (lastSeq !== null) {
-      const confirm: CaptureMessage = { kind: 'confirm', client: this.file.client, upTo: lastSeq };
-      params.push(CAPTURE_MESSAGE_PREFIX, JSON.stringify(confirm));
-      from = 'FROM (SELECT pg_logical_emit_message(true, $4, $5::text)) AS confirm';
-    }
-    await this.db.query(
-      `WITH position AS (${bookkeeping})
-       UPDATE sync_inbox_file SET status = 'applied', applied_at = now(), reason = NULL ${from}
-        WHERE client = $1 AND file_seq = $2`,
-      params,
-    );
   }
 
   /**
@@ -633,13 +412,9 @@ class FileRun {
     for (const [name, sql] of this.tables) {
       const ids = echoes.filter((e) => e.table.name === name).map((e) => e.id);
       if (ids.length === 0) continue;
-      const res = await this.db.query(
-        `SELECT id::text AS id FROM ${sql.quotedName} WHERE id = ANY($1::uuid[])`,
-        [ids],
-      );
-      for (const r of res.rows as Array<{ id: string }>) present.add(rowKey(name, r.id));
+      for (const id of await this.repo.existing(sql, ids)) present.add(rowKey(name, id));
     }
-    await this.emit({
+    await this.repo.emit({
       kind: 'echo',
       client: this.file.client,
       upTo: lastSeq,
@@ -652,11 +427,6 @@ class FileRun {
     });
   }
 }
-
-/** How long a conflict lookup waits for the capture to log what committed before it. */
-const CAPTURE_WAIT_MS = 5_000;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 interface Resolved {
   outcomes: RowOutcome[];
