@@ -102,13 +102,9 @@ describe(`convergence storm (${label})`, () => {
       }
 
       for (const laptop of laptops) {
-        const differences = await checkAgainstOracle(
-          world.db,
-          salesSchema,
-          laptop.user,
-          { dbFile: laptop.dbFile },
-          { staleHolders: true },
-        );
+        const differences = await checkAgainstOracle(world.db, salesSchema, laptop.user, {
+          dbFile: laptop.dbFile,
+        });
         const explained = await Promise.all(differences.slice(0, 5).map((d) => explain(laptop, d)));
         expect({ laptop: laptop.name, user: laptop.user, seed: SEED, differences: explained }).toEqual({
           laptop: laptop.name,

@@ -19,8 +19,9 @@ import {
  * state; both sides are compared as comparison keys of their wire values (1.5 = 1.50, one instant in
  * any zone, uuids in any case).
  *
- * Compared: every business column and `sync_conflict_of` (as the laptop may hold it: the holder of
- * a duplicate key only where the user sees the holder, otherwise the row's own id). Not compared: `row_version` and
+ * Compared: every business column and `sync_conflict_of` (as laptops hold it: a duplicate-key row
+ * is marked with its own id, never with the holder's, see services/router's row-json.ts). Not
+ * compared: `row_version` and
  * `updated_at`, the server's bookkeeping, which a laptop learns with the next server change of the
  * row: the server confirms a laptop's own applied change without echoing the row, so the laptop's
  * copy keeps the version it last received (the base its next change is sent with).
@@ -64,7 +65,7 @@ export async function serverRowsFor(db: Pool, schema: Schema, userLogin: string 
       const keys = keysOf(table, (col) => pgToDx(col, row[col.name]));
       rows.set(keys.id, keys);
     }
-    if (userLogin !== null) hideHolders(table, rows);
+    if (userLogin !== null) markAsLaptopsSee(table, rows);
     out.set(table.name, rows);
   }
   return out;
@@ -92,22 +93,8 @@ export function laptopRows(schema: Schema, where: { dbFile: string } | { dir: st
 }
 
 /** Rows that differ between the two sides, in table order then id order (empty when they agree). */
-export interface OracleOptions {
-  /**
-   * Accept a duplicate-key row whose only difference is which holder it names: the router hides a
-   * holder from laptops that do not see it when it sends the row, but does not send the row again
-   * when the holder later leaves or enters a laptop's visibility (a known limit,
-   * docs/reliability.md).
-   */
-  staleHolders?: boolean;
-}
-
 /** Rows that differ between the two sides, in table order then id order (empty when they agree). */
-export function oracleDifferences(
-  laptop: RowKeys,
-  server: RowKeys,
-  options: OracleOptions = {},
-): OracleDifference[] {
+export function oracleDifferences(laptop: RowKeys, server: RowKeys): OracleDifference[] {
   const out: OracleDifference[] = [];
   for (const [table, serverRows] of server) {
     const laptopTable = laptop.get(table) ?? new Map<string, Record<string, string>>();
@@ -116,20 +103,10 @@ export function oracleDifferences(
       const l = laptopTable.get(id) ?? null;
       const s = serverRows.get(id) ?? null;
       if (JSON.stringify(l) === JSON.stringify(s)) continue;
-      if (options.staleHolders && l && s && staleHolder(l, s)) continue;
       out.push({ table, id, laptop: l, server: s });
     }
   }
   return out;
-}
-
-/** Both sides mark the row as a duplicate and agree on everything else; only the holder named differs. */
-function staleHolder(laptop: Record<string, string>, server: Record<string, string>): boolean {
-  if (server.sync_conflict_of === 'null' || laptop.sync_conflict_of === 'null') return false;
-  return (
-    JSON.stringify({ ...laptop, sync_conflict_of: '' }) ===
-    JSON.stringify({ ...server, sync_conflict_of: '' })
-  );
 }
 
 /** What a laptop of `userLogin` holds that differs from what the server's visibility rules give it. */
@@ -138,23 +115,15 @@ export async function checkAgainstOracle(
   schema: Schema,
   userLogin: string,
   where: { dbFile: string } | { dir: string },
-  options: OracleOptions = {},
 ): Promise<OracleDifference[]> {
-  return oracleDifferences(laptopRows(schema, where), await serverRowsFor(db, schema, userLogin), options);
+  return oracleDifferences(laptopRows(schema, where), await serverRowsFor(db, schema, userLogin));
 }
 
-/**
- * A row kept as a duplicate business key names the row holding the key (`sync_conflict_of`) only to
- * a user who sees that row; anyone else's laptop holds the marked row's own id there.
- */
-function hideHolders(table: TableDef, rows: Map<string, Record<string, string>>): void {
+/** A row kept as a duplicate business key reaches laptops marked with its own id. */
+function markAsLaptopsSee(table: TableDef, rows: Map<string, Record<string, string>>): void {
   const col = table.allColumns.find((c) => c.name === 'sync_conflict_of');
   if (!col) return;
-  for (const [id, keys] of rows) {
-    const holder = keys[col.name];
-    if (holder === 'null' || rows.has(holder.replace(/^uuid:/, '').toLowerCase())) continue;
-    keys[col.name] = dxKey(col, id);
-  }
+  for (const [id, keys] of rows) if (keys[col.name] !== 'null') keys[col.name] = dxKey(col, id);
 }
 
 const BOOKKEEPING = new Set(['row_version', 'updated_at']);

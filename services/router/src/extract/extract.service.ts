@@ -6,7 +6,6 @@ import { RouterDatabase, Tx } from '../database/router-database';
 import { OutboxWriter } from '../outbox/outbox-writer';
 import { ROUTER_CONFIG, SYNC_SCHEMA, VISIBILITY } from '../router.tokens';
 import { rowJsonSql } from '../routing/row-json';
-import { conflictHolder, hideHolders } from '../routing/conflict-holders';
 import {
   insertFiles,
   type CurrentRow,
@@ -45,7 +44,7 @@ export class ExtractService {
   constructor(
     private readonly db: RouterDatabase,
     @Inject(SYNC_SCHEMA) private readonly schema: Schema,
-    @Inject(VISIBILITY) private readonly visibility: VisibilityPlan,
+    @Inject(VISIBILITY) visibility: VisibilityPlan,
     private readonly outbox: OutboxWriter,
     @Inject(ROUTER_CONFIG) config: RouterConfig,
   ) {
@@ -122,8 +121,7 @@ export class ExtractService {
         [client.userLogin],
       );
       for (;;) {
-        const fetched = await reader.query<CurrentRow>(`FETCH ${this.pageSize} FROM outpost_extract`);
-        const page = await this.hideConflictHolders(reader, table.name, client.userLogin, fetched);
+        const page = await reader.query<CurrentRow>(`FETCH ${this.pageSize} FROM outpost_extract`);
         for (const r of page) {
           seq += 1;
           yield {
@@ -141,22 +139,6 @@ export class ExtractService {
       }
       await reader.query('CLOSE outpost_extract');
     }
-  }
-
-  /** Duplicate-key rows name their key's holder only when the user sees it (conflict-holders.ts). */
-  private async hideConflictHolders(
-    reader: Tx,
-    table: string,
-    login: string,
-    rows: CurrentRow[],
-  ): Promise<CurrentRow[]> {
-    const holders = [...new Set(rows.map((r) => conflictHolder(r.id, r.row)).filter((h) => h !== null))];
-    if (holders.length === 0) return rows;
-    const seen = await reader.query<{ row_id: string }>(this.visibility.visibleToLoginSql(table), [
-      holders,
-      login,
-    ]);
-    return hideHolders(rows, new Set(seen.map((r) => r.row_id)));
   }
 
   /** Holdings, route state and the file registration in one transaction on the extract's snapshot. */

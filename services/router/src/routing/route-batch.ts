@@ -1,6 +1,5 @@
 import type { FkDependency, VisibilityPlan } from '@outpost/schema';
 import type { Queryable } from '../database/router-database';
-import { conflictHolder, withHolderHidden } from './conflict-holders';
 import type { CurrentRow, HoldingRef, LogEntry, RouteRepository } from './route.repository';
 import {
   decideRow,
@@ -100,31 +99,7 @@ export class RouteBatch {
         for (let i = 0; i < ids.length; i += CHUNK) await this.evaluate(table, ids.slice(i, i + CHUNK), rows);
       }
     }
-    await this.hideConflictHolders();
     return [...this.plans.values()];
-  }
-
-  /** Duplicate-key rows name their key's holder only to clients that see the holder (conflict-holders.ts). */
-  private async hideConflictHolders(): Promise<void> {
-    const holders = new Map<string, Set<string>>();
-    for (const plan of this.plans.values()) {
-      for (const op of plan.ops) {
-        const holder = op.op === 'upsert' ? conflictHolder(op.id, op.row) : null;
-        if (holder === null) continue;
-        const ids = holders.get(op.table) ?? new Set<string>();
-        holders.set(op.table, ids.add(holder));
-      }
-    }
-    for (const [table, ids] of holders) {
-      const seen = await this.repo.recipients(this.snapshot, table, [...ids], this.clientNames);
-      for (const plan of this.plans.values()) {
-        plan.ops = plan.ops.map((op) => {
-          const holder = op.op === 'upsert' && op.table === table ? conflictHolder(op.id, op.row) : null;
-          if (op.op !== 'upsert' || holder === null || seen.get(holder)?.has(plan.target.name)) return op;
-          return { ...op, row: withHolderHidden(op.id, op.row) };
-        });
-      }
-    }
   }
 
   private async evaluate(table: string, ids: string[], causes: Map<string, Cause>): Promise<void> {

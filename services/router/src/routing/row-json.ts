@@ -12,13 +12,29 @@ const q = (ident: string): string => `"${ident}"`;
  * parse per row in Node rather than a codec call per value.
  */
 export function rowJsonSql(table: TableDef, alias: string): string {
-  const pairs = table.allColumns.map((c) => `'${c.name}', ${valueSql(c, `${alias}.${q(c.name)}`)}`);
+  const pairs = table.allColumns.map((c) =>
+    c.name === CONFLICT_OF
+      ? `'${c.name}', ${conflictMarkSql(alias)}`
+      : `'${c.name}', ${valueSql(c, `${alias}.${q(c.name)}`)}`,
+  );
   if (pairs.length <= KEYS_PER_OBJECT) return `json_build_object(${pairs.join(', ')})`;
   const parts: string[] = [];
   for (let i = 0; i < pairs.length; i += KEYS_PER_OBJECT) {
     parts.push(`jsonb_build_object(${pairs.slice(i, i + KEYS_PER_OBJECT).join(', ')})`);
   }
   return `(${parts.join(' || ')})::json`;
+}
+
+const CONFLICT_OF = 'sync_conflict_of';
+
+/**
+ * A row kept as a duplicate business key reaches laptops marked with its own id, never with the id
+ * of the row that holds the key: that row may be one the laptop cannot see. The laptop learns that
+ * its row is a duplicate (the holder has the same key, which the laptop knows); which row holds the
+ * key is for the administrator (`sync-admin conflicts list`) and for laptops that see it by its key.
+ */
+function conflictMarkSql(alias: string): string {
+  return `CASE WHEN ${alias}.${q(CONFLICT_OF)} IS NULL THEN NULL ELSE ${alias}."id" END`;
 }
 
 function valueSql(col: ColumnDef, ref: string): string {
