@@ -89,7 +89,7 @@ describe('write authorization: a laptop changes only what its user may see and d
     const [refusal] = (await refusals('mallory-laptop')).filter((r) => r.rowId === aliceAccount);
     expect(refusal.reason).toMatch(/does not exist or is not shared with you/);
     expect(refusal.reason).not.toMatch(/Alice Corp|alice"/);
-    expect(await query(mallory, `SELECT id FROM account WHERE id = '${aliceAccount}'`)).toEqual([]);
+    await syncUntil(mallory, `SELECT id FROM account WHERE id = '${aliceAccount}'`, []);
   });
 
   it("refuses a forged insert followed by a delete of another user's opportunity", async () => {
@@ -121,7 +121,7 @@ describe('write authorization: a laptop changes only what its user may see and d
     expect(refused).toBe(1);
     expect(await serverRow('opportunity_team', team)).toBeUndefined();
     expect(await refusalOf('mallory-laptop', team)).toEqual([`insert:${RefusalCode.GainsVisibility}`]);
-    expect(await query(mallory, 'SELECT id FROM opportunity_team')).toEqual([]);
+    await syncUntil(mallory, 'SELECT id FROM opportunity_team', []);
     expect(await query(mallory, `SELECT id FROM opportunity WHERE id = '${aliceOpportunity}'`)).toEqual([]);
     expect(await query(mallory, `SELECT id FROM account WHERE id = '${aliceAccount}'`)).toEqual([]);
   });
@@ -136,7 +136,7 @@ describe('write authorization: a laptop changes only what its user may see and d
     expect(refused).toBe(1);
     expect(await serverRow('contact', contact)).toBeUndefined();
     expect(await refusalOf('mallory-laptop', contact)).toEqual([`insert:${RefusalCode.InsertNotVisible}`]);
-    expect(await query(mallory, `SELECT id FROM contact WHERE id = '${contact}'`)).toEqual([]);
+    await syncUntil(mallory, `SELECT id FROM contact WHERE id = '${contact}'`, []);
   });
 
   it("refuses an own opportunity that points at another user's account, which would reveal it", async () => {

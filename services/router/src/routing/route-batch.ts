@@ -82,7 +82,13 @@ export class RouteBatch {
       const k = key(e.table, e.rowId);
       let row = this.changed.get(k);
       if (!row) this.changed.set(k, (row = { changes: [], ops: new Set(), oldRefs: [] }));
-      row.changes.push({ seq: e.seq, originClient: e.originClient, echo: e.echo, insert: e.op === 'insert' });
+      row.changes.push({
+        seq: e.seq,
+        originClient: e.originClient,
+        echo: e.echo,
+        insert: e.op === 'insert',
+        delete: e.op === 'delete',
+      });
       row.ops.add(e.op);
       if (e.oldRefs) row.oldRefs.push(e.oldRefs);
       // Entries come in seq order, so the last one seen is the row's cause.

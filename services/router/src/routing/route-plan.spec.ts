@@ -14,11 +14,12 @@ const row = (over: Partial<RowState>): RowState => ({
   changes: [],
   ...over,
 });
-const change = (seq: number, originClient: string | null, echo = false, insert = false) => ({
+const change = (seq: number, originClient: string | null, echo = false, insert = false, del = false) => ({
   seq,
   originClient,
   echo,
   insert,
+  delete: del,
 });
 
 describe('decideRow', () => {
@@ -70,9 +71,20 @@ describe('decideRow', () => {
       holders: new Set(['B']),
       version: 1,
       heldVersions: new Map([['B', 1]]),
-      changes: [change(5, 'A'), change(6, 'C', false, true)],
+      changes: [change(5, 'A', false, false, true), change(6, 'C', false, true)],
     });
     expect(decideRow(resurrected, 'B', 0)).toBe('upsert');
+  });
+
+  it('does not send again a row inserted before the extract snapshot but logged after it', () => {
+    const extracted = row({
+      recipients: new Set(['B']),
+      holders: new Set(['B']),
+      version: 1,
+      heldVersions: new Map([['B', 1]]),
+      changes: [change(7, null, false, true)],
+    });
+    expect(decideRow(extracted, 'B', 5)).toBeNull();
   });
 
   it('evicts a row that left the client, and leaves untouched rows alone', () => {

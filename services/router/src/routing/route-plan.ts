@@ -7,6 +7,8 @@ export interface RowChange {
   echo: boolean;
   /** Whether the change inserted the row. */
   insert: boolean;
+  /** Whether the change deleted the row. */
+  delete: boolean;
 }
 
 /** A row whose recipients are being decided, read from the current database state. */
@@ -65,9 +67,11 @@ function changedSince(changes: readonly RowChange[], fromSeq: number): boolean {
 function alreadySent(row: RowState, client: string, fromSeq: number): boolean {
   const held = row.heldVersions?.get(client);
   if (held === undefined || held === null || held !== row.version) return false;
-  // A row inserted again (a deleted contact resurrected by an update) starts over at version 1:
-  // an equal version no longer means an equal row.
-  if (row.changes.some((c) => c.seq > fromSeq && c.insert)) return false;
+  // A row deleted and inserted again (a deleted contact resurrected by an update) starts over at
+  // version 1: an equal version no longer means an equal row. An insert alone is no such case: the
+  // extract's snapshot may already hold a row whose insert the capture logged after it.
+  const since = row.changes.filter((c) => c.seq > fromSeq);
+  if (since.some((c) => c.delete) && since.some((c) => c.insert)) return false;
   return !row.changes.some((c) => c.seq > fromSeq && c.echo && c.originClient === client);
 }
 
