@@ -53,13 +53,17 @@ describe('dead ends', () => {
     ).rows as Rows;
   const localAccounts = (dir: string) => query(dir, 'SELECT id, name FROM account ORDER BY id');
 
-  /** Syncs until the laptop holds exactly the server's rows for its user. */
+  /**
+   * Syncs until the laptop holds exactly the server's rows for its user and waits for nothing: the
+   * confirmation of its last upload is routed after the upload applies, so it may take another sync.
+   */
   async function converge(dir: string, owner: string): Promise<Rows> {
     return waitFor(
       async () => {
         await sync(dir);
         const [local, server] = await Promise.all([localAccounts(dir), serverAccounts(owner)]);
-        return JSON.stringify(local) === JSON.stringify(server) ? local : undefined;
+        if (JSON.stringify(local) !== JSON.stringify(server)) return undefined;
+        return (await status(dir)).waitingFor.length === 0 ? local : undefined;
       },
       { timeoutMs: 45_000, intervalMs: 300, description: `${dir} to hold the server's accounts of ${owner}` },
     );
