@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { salesHistory } from '@outpost/schema';
 import { agentPaths, SyncConfig, writeAgentConfig } from '../config/agent-config';
+import { createPrivateFile } from '../config/folder-modes';
 import { Io } from '../io';
 import { LocalStore } from '../local-store/local-store';
 
@@ -17,6 +18,7 @@ export function makeClientFolder(server = 'http://127.0.0.1:9'): {
   writeAgentConfig(cfg);
   const paths = agentPaths(dir);
   for (const d of [paths.outbox, paths.sent, paths.inbox]) fs.mkdirSync(d, { recursive: true });
+  createPrivateFile(paths.db);
   const store = LocalStore.open(paths.db, salesHistory);
   return { cfg, store, cleanup: () => (store.close(), fs.rmSync(dir, { recursive: true, force: true })) };
 }
