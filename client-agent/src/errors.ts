@@ -8,6 +8,10 @@ export enum AgentErrorCode {
   ValueInvalid = 'VALUE_INVALID',
   ServerUnreachable = 'SERVER_UNREACHABLE',
   ServerUntrusted = 'SERVER_UNTRUSTED',
+  /** Plain http:// to a host other than loopback without --insecure-http: nothing was sent. */
+  InsecureHttp = 'INSECURE_HTTP',
+  /** The secret was given in more than one way (--secret, SYNC_AGENT_SECRET, --secret-stdin). */
+  SecretAmbiguous = 'SECRET_AMBIGUOUS',
   ServerError = 'SERVER_ERROR',
   UploadRefused = 'UPLOAD_REFUSED',
   ChecksumMismatch = 'CHECKSUM_MISMATCH',

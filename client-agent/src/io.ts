@@ -1,3 +1,5 @@
+import type { SecretInput } from './config/read-secret';
+
 /** Where a command writes; the CLI passes the process streams, tests pass buffers. */
 export interface Io {
   out(text: string): void;
@@ -6,6 +8,8 @@ export interface Io {
   tty: boolean;
   stderr?: NodeJS.WriteStream;
   stdout: NodeJS.WritableStream;
+  /** Standard input, for --secret-stdin; a function so no command touches it unless asked. */
+  stdin?: () => SecretInput;
 }
 
 export function processIo(): Io {
@@ -15,5 +19,6 @@ export function processIo(): Io {
     tty: process.stderr.isTTY === true && process.stdout.isTTY === true,
     stderr: process.stderr,
     stdout: process.stdout,
+    stdin: () => process.stdin,
   };
 }

@@ -11,9 +11,9 @@ export interface CliResult {
   stderr: string;
 }
 
-function run(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+function run(bin: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [bin, ...args],
       { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
@@ -22,12 +22,13 @@ function run(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
       },
     );
+    if (input !== undefined) child.stdin?.end(input);
   });
 }
 
-/** Runs `sync-agent` as the laptop user would, in its own process. */
-export function agent(args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> {
-  return run(AGENT_BIN, args, env);
+/** Runs `sync-agent` as the laptop user would, in its own process; `input` is piped to its stdin. */
+export function agent(args: string[], env?: NodeJS.ProcessEnv, input?: string): Promise<CliResult> {
+  return run(AGENT_BIN, args, env, input);
 }
 
 /** Runs `sync-agent ... --json` and parses its output; fails with the command's stderr when it did not succeed. */

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { initClientFolder } from '../config/init-client';
+import { assertServerTransport } from '../config/server-transport';
 import { Io } from '../io';
 import { createProgress } from '../progress/sync-progress';
 import {
@@ -7,8 +8,12 @@ import {
   clientOption,
   dirOption,
   extractTimeoutOption,
+  insecureHttpFrom,
+  insecureHttpOption,
   jsonOption,
+  secretFrom,
   secretOption,
+  secretStdinOption,
   serverOption,
 } from './options';
 import { describeSync } from './sync.command';
@@ -32,13 +37,18 @@ export function registerInitCommand(program: Command, io: Io): void {
     .addOption(dirOption())
     .addOption(serverOption('sync server URL, e.g. https://sync.example.com:8080').makeOptionMandatory())
     .addOption(clientOption('client name registered by the administrator').makeOptionMandatory())
-    .addOption(secretOption('client secret given by the administrator').makeOptionMandatory())
+    .addOption(secretOption('client secret given by the administrator (or --secret-stdin)'))
+    .addOption(secretStdinOption())
     .addOption(caOption())
+    .addOption(insecureHttpOption())
     .addOption(new Option('--schema <name>', 'synced schema').default('sales'))
     .option('--no-extract', 'only create the folder; download the extract at the next sync')
     .addOption(extractTimeoutOption())
     .addOption(jsonOption())
-    .action(async (opts: InitOptions) => {
+    .action(async (opts: InitOptions, cmd: Command) => {
+      // Before asking for the secret on a terminal: no point typing it for a URL that is refused.
+      assertServerTransport(opts.server ?? '', insecureHttpFrom(cmd), '--server or SYNC_AGENT_SERVER');
+      const secret = await secretFrom(cmd, io);
       const progress = createProgress({
         tty: io.tty && !opts.json,
         stream: io.stderr,
@@ -49,8 +59,9 @@ export function registerInitCommand(program: Command, io: Io): void {
           dir: opts.dir,
           server: opts.server ?? '',
           client: opts.client ?? '',
-          secret: opts.secret ?? '',
+          secret: secret ?? '',
           caFile: opts.ca,
+          insecureHttp: insecureHttpFrom(cmd),
           schema: opts.schema,
         },
         { extract: opts.extract, extractTimeoutMs: opts.extractTimeout * 1000, progress },

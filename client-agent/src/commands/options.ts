@@ -1,4 +1,7 @@
-import { InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { readSecretLine } from '../config/read-secret';
+import { AgentError, AgentErrorCode } from '../errors';
+import { Io } from '../io';
 import { DEFAULT_MAX_PER_FILE } from '../outbox/outbox';
 import { CRASH_POINTS } from '../sync/crash-point';
 
@@ -9,7 +12,34 @@ export const dirOption = () =>
     .makeOptionMandatory();
 export const serverOption = (what: string) => new Option('--server <url>', what).env('SYNC_AGENT_SERVER');
 export const clientOption = (what: string) => new Option('--client <name>', what).env('SYNC_AGENT_CLIENT');
-export const secretOption = (what: string) => new Option('--secret <secret>', what).env('SYNC_AGENT_SECRET');
+const SECRET_ENV = 'SYNC_AGENT_SECRET';
+export const secretOption = (what: string) => new Option('--secret <secret>', what).env(SECRET_ENV);
+export const secretStdinOption = () =>
+  new Option(
+    '--secret-stdin',
+    'read the secret from the first line of standard input (not shown when typed), instead of --secret',
+  );
+const INSECURE_HTTP_ENV = 'SYNC_AGENT_INSECURE_HTTP';
+export const insecureHttpOption = () =>
+  new Option(
+    '--insecure-http',
+    'allow plain http:// to a server that is not on this machine: the secret and data travel unencrypted',
+  ).env(INSECURE_HTTP_ENV);
+
+/**
+ * --insecure-http, or SYNC_AGENT_INSECURE_HTTP set to 1 or true. commander turns a flag on for any
+ * value of its variable; here "0" or "false" meaning yes would lower the guard by surprise.
+ */
+export function insecureHttpFrom(cmd: Command): boolean {
+  if (cmd.getOptionValueSource('insecureHttp') !== 'env')
+    return cmd.opts<{ insecureHttp?: boolean }>().insecureHttp === true;
+  const value = (process.env[INSECURE_HTTP_ENV] ?? '').toLowerCase();
+  if (value === '1' || value === 'true') return true;
+  throw new AgentError(
+    AgentErrorCode.ConfigInvalid,
+    `${INSECURE_HTTP_ENV}="${process.env[INSECURE_HTTP_ENV]}": set it to 1 to allow plain http:// to another machine, or unset it`,
+  );
+}
 export const caOption = () =>
   new Option('--ca <file>', 'PEM file of the CA that signed the server certificate').env(
     'SYNC_AGENT_CA_FILE',
@@ -41,3 +71,28 @@ export const testCrashOption = () =>
     .env('SYNC_AGENT_TEST_CRASH')
     .choices(CRASH_POINTS)
     .hideHelp();
+
+/**
+ * The secret from exactly one of --secret, SYNC_AGENT_SECRET and --secret-stdin. Two at once are
+ * refused rather than ranked: with a secret in the environment and another typed, it would not be
+ * clear which one is used and stored in credentials.json.
+ */
+export async function secretFrom(cmd: Command, io: Io): Promise<string | undefined> {
+  const opts = cmd.opts<{ secret?: string; secretStdin?: boolean }>();
+  const given: string[] = [];
+  if (cmd.getOptionValueSource('secret') === 'cli') given.push('--secret');
+  // commander lets --secret hide the variable; it is read here only to notice both.
+  if (process.env[SECRET_ENV] !== undefined) given.push(SECRET_ENV);
+  if (opts.secretStdin) given.push('--secret-stdin');
+  if (given.length > 1) {
+    throw new AgentError(
+      AgentErrorCode.SecretAmbiguous,
+      `the secret is given ${given.length} ways (${given.join(', ')}): give it one way only` +
+        (given.includes(SECRET_ENV) ? ` (unset ${SECRET_ENV}, or drop the option)` : ''),
+      { sources: given },
+    );
+  }
+  if (!opts.secretStdin) return opts.secret;
+  if (!io.stdin) throw new AgentError(AgentErrorCode.ConfigInvalid, '--secret-stdin: no standard input');
+  return readSecretLine(io.stdin(), (text) => io.err(text));
+}

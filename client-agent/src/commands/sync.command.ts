@@ -8,9 +8,13 @@ import {
   clientOption,
   dirOption,
   extractTimeoutOption,
+  insecureHttpFrom,
+  insecureHttpOption,
   jsonOption,
   maxPerFileOption,
+  secretFrom,
   secretOption,
+  secretStdinOption,
   serverOption,
   testCrashOption,
 } from './options';
@@ -52,14 +56,22 @@ export function registerSyncCommand(program: Command, io: Io): void {
     .addOption(serverOption('override the server URL of agent.json'))
     .addOption(clientOption('override the client name of agent.json'))
     .addOption(secretOption('override the secret of credentials.json'))
+    .addOption(secretStdinOption())
     .addOption(caOption())
+    .addOption(insecureHttpOption())
     .option('--no-download', 'upload only')
     .addOption(maxPerFileOption())
     .addOption(extractTimeoutOption())
     .addOption(jsonOption())
     .addOption(testCrashOption())
-    .action(async (opts: SyncCommandOptions) => {
-      const overrides = { server: opts.server, client: opts.client, secret: opts.secret, caFile: opts.ca };
+    .action(async (opts: SyncCommandOptions, cmd: Command) => {
+      const overrides = {
+        server: opts.server,
+        client: opts.client,
+        secret: await secretFrom(cmd, io),
+        caFile: opts.ca,
+        insecureHttp: insecureHttpFrom(cmd),
+      };
       const cfg = loadSyncConfig(
         opts.dir,
         Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),

@@ -12,10 +12,14 @@ import {
   clientOption,
   dirOption,
   extractTimeoutOption,
+  insecureHttpFrom,
+  insecureHttpOption,
   jsonOption,
   maxPerFileOption,
   positiveInt,
+  secretFrom,
   secretOption,
+  secretStdinOption,
   serverOption,
 } from './options';
 
@@ -57,7 +61,9 @@ export function registerWatchCommand(program: Command, io: Io): void {
     .addOption(serverOption('override the server URL of agent.json'))
     .addOption(clientOption('override the client name of agent.json'))
     .addOption(secretOption('override the secret of credentials.json'))
+    .addOption(secretStdinOption())
     .addOption(caOption())
+    .addOption(insecureHttpOption())
     .addOption(
       new Option('--interval <seconds>', 'sync at least this often')
         .env('SYNC_AGENT_INTERVAL')
@@ -81,8 +87,14 @@ export function registerWatchCommand(program: Command, io: Io): void {
     .addOption(maxPerFileOption())
     .addOption(extractTimeoutOption())
     .addOption(jsonOption())
-    .action(async (opts: WatchCommandOptions) => {
-      const overrides = { server: opts.server, client: opts.client, secret: opts.secret, caFile: opts.ca };
+    .action(async (opts: WatchCommandOptions, cmd: Command) => {
+      const overrides = {
+        server: opts.server,
+        client: opts.client,
+        secret: await secretFrom(cmd, io),
+        caFile: opts.ca,
+        insecureHttp: insecureHttpFrom(cmd),
+      };
       const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
       // Checked once up front: a folder that cannot sync at all is an error now, not a retry loop.
       loadSyncConfig(opts.dir, defined);

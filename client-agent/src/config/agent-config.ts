@@ -3,6 +3,9 @@ import * as path from 'node:path';
 import { isValidClientName } from '@outpost/contracts';
 import { schemas } from '@outpost/schema';
 import { AgentError, AgentErrorCode } from '../errors';
+import { assertServerTransport } from './server-transport';
+
+const SECRET_SOURCES = '--secret, SYNC_AGENT_SECRET or --secret-stdin';
 
 /** What `<dir>/agent.json` holds; the secret lives apart in `<dir>/credentials.json` (mode 0600). */
 export interface AgentFileConfig {
@@ -19,10 +22,14 @@ export interface AgentConfig extends AgentFileConfig {
 
 export interface SyncConfig extends AgentConfig {
   secret: string;
+  /** --insecure-http for this run: plain http:// to a host other than loopback. Never stored. */
+  insecureHttp?: boolean;
 }
 
 /** Values given on the command line or in the environment; they win over the files. */
-export type ConfigOverrides = Partial<Pick<SyncConfig, 'server' | 'client' | 'caFile' | 'secret'>>;
+export type ConfigOverrides = Partial<
+  Pick<SyncConfig, 'server' | 'client' | 'caFile' | 'secret' | 'insecureHttp'>
+>;
 
 export const agentPaths = (dir: string) => ({
   config: path.join(dir, 'agent.json'),
@@ -53,7 +60,7 @@ export function configProblems(cfg: Partial<SyncConfig>, needSecret: boolean): s
   else if (!isValidClientName(cfg.client)) {
     problems.push(`client name "${cfg.client}" must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`);
   }
-  if (needSecret && !cfg.secret) problems.push('secret is missing (--secret or SYNC_AGENT_SECRET)');
+  if (needSecret && !cfg.secret) problems.push(`secret is missing (${SECRET_SOURCES})`);
   if (cfg.caFile && !fs.existsSync(cfg.caFile))
     problems.push(`CA file "${cfg.caFile}" does not exist (--ca or SYNC_AGENT_CA_FILE)`);
   if (cfg.schema && !(cfg.schema in schemas)) {
@@ -127,11 +134,20 @@ export function loadAgentConfig(dir: string, overrides: ConfigOverrides = {}): A
   return cfg;
 }
 
-/** The configuration for talking to the server: adds the secret from credentials.json (or an override). */
+/**
+ * The configuration for talking to the server: adds the secret from credentials.json (or an
+ * override), and refuses plain http:// to another machine before anything is read or sent.
+ */
 export function loadSyncConfig(dir: string, overrides: ConfigOverrides = {}): SyncConfig {
   const cfg = loadAgentConfig(dir, overrides);
   const paths = agentPaths(dir);
+  const insecureHttp = overrides.insecureHttp === true;
+  assertServerTransport(
+    cfg.server,
+    insecureHttp,
+    overrides.server !== undefined ? '--server or SYNC_AGENT_SERVER' : paths.config,
+  );
   const secret = overrides.secret ?? str(readJson(paths.credentials, 'credentials file').secret);
-  if (!secret) throw invalid(paths.credentials, ['secret is missing (--secret or SYNC_AGENT_SECRET)']);
-  return { ...cfg, secret };
+  if (!secret) throw invalid(paths.credentials, [`secret is missing (${SECRET_SOURCES})`]);
+  return insecureHttp ? { ...cfg, secret, insecureHttp } : { ...cfg, secret };
 }

@@ -5,6 +5,8 @@ import { withLocalStore } from '../local-store/open-store';
 import { SyncProgress } from '../progress/sync-progress';
 import { runSync, SyncSummary } from '../sync/sync-session';
 import { agentPaths, configProblems, SyncConfig, writeAgentConfig } from './agent-config';
+import { FOLDER_MODE } from './folder-modes';
+import { assertServerTransport } from './server-transport';
 
 export interface InitResult {
   dir: string;
@@ -37,7 +39,11 @@ export async function initClientFolder(
       `${cfg.dir} is already a client folder (${paths.config} exists); run "sync-agent sync --dir ${cfg.dir}", or choose a new --dir`,
     );
   }
-  fs.mkdirSync(cfg.dir, { recursive: true });
+  // Before anything is written or sent: init would store the URL for every later sync.
+  assertServerTransport(cfg.server, cfg.insecureHttp === true, '--server or SYNC_AGENT_SERVER');
+  fs.mkdirSync(cfg.dir, { recursive: true, mode: FOLDER_MODE });
+  // mkdir leaves an existing folder as it was, and its mode is reduced by the umask only.
+  fs.chmodSync(cfg.dir, FOLDER_MODE);
   const full: SyncConfig = { ...cfg };
   if (!cfg.caFile) delete full.caFile;
   writeAgentConfig(full);

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { schemas, SchemaHistory } from '@outpost/schema';
 import { AgentError, AgentErrorCode } from '../errors';
 import { agentPaths, AgentConfig } from '../config/agent-config';
+import { createPrivateFile, FOLDER_MODE, secureAgentFolder } from '../config/folder-modes';
 import { acquireAgentLock } from './agent-lock';
 import { LocalStore } from './local-store';
 
@@ -24,9 +25,13 @@ export async function withLocalStore<T>(
   const paths = agentPaths(cfg.dir);
   const release = opts.exclusive ? acquireAgentLock(paths.lock) : () => undefined;
   try {
-    for (const dir of [paths.outbox, paths.sent, paths.inbox]) fs.mkdirSync(dir, { recursive: true });
+    for (const dir of [paths.outbox, paths.sent, paths.inbox])
+      fs.mkdirSync(dir, { recursive: true, mode: FOLDER_MODE });
+    createPrivateFile(paths.db);
     const store = LocalStore.open(paths.db, historyOf(cfg.schema));
     try {
+      // After opening: SQLite has created -wal and -shm by now.
+      secureAgentFolder(cfg.dir);
       return await work(store);
     } finally {
       store.close();

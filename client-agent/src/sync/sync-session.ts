@@ -9,6 +9,7 @@ import type {
 } from '@outpost/contracts';
 import type { SchemaVersionInput } from '@outpost/schema';
 import { agentPaths, SyncConfig } from '../config/agent-config';
+import { assertServerTransport } from '../config/server-transport';
 import { AgentError, AgentErrorCode } from '../errors';
 import { DownloadApplier } from '../local-store/download-applier';
 import { LocalStore, SchemaUpgrade, StateKey } from '../local-store/local-store';
@@ -63,6 +64,8 @@ const empty = (): TransferTotals => ({ files: 0, txns: 0, bytes: 0 });
  * fetch conflicts, close the session with the result. Every step is safe to repeat after a failure.
  */
 export async function runSync(cfg: SyncConfig, opts: SyncOptions): Promise<SyncSummary> {
+  // The commands check this with a better hint of where the URL came from; this guards every other caller.
+  assertServerTransport(cfg.server, cfg.insecureHttp === true, 'the sync configuration');
   const started = Date.now();
   return withLocalStore(cfg, { exclusive: true }, async (store) => {
     const paths = agentPaths(cfg.dir);

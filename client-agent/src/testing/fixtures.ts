@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
 import { salesHistory } from '@outpost/schema';
 import { agentPaths, SyncConfig, writeAgentConfig } from '../config/agent-config';
+import { createPrivateFile } from '../config/folder-modes';
 import { Io } from '../io';
 import { LocalStore } from '../local-store/local-store';
 
@@ -17,12 +19,13 @@ export function makeClientFolder(server = 'http://127.0.0.1:9'): {
   writeAgentConfig(cfg);
   const paths = agentPaths(dir);
   for (const d of [paths.outbox, paths.sent, paths.inbox]) fs.mkdirSync(d, { recursive: true });
+  createPrivateFile(paths.db);
   const store = LocalStore.open(paths.db, salesHistory);
   return { cfg, store, cleanup: () => (store.close(), fs.rmSync(dir, { recursive: true, force: true })) };
 }
 
-/** Io that records what a command prints. */
-export function bufferIo(): Io & { stdoutText: () => string; stderrText: () => string } {
+/** Io that records what a command prints; `stdin` is what it reads from standard input. */
+export function bufferIo(stdin?: string): Io & { stdoutText: () => string; stderrText: () => string } {
   let out = '';
   let err = '';
   const stdout = {
@@ -36,6 +39,7 @@ export function bufferIo(): Io & { stdoutText: () => string; stderrText: () => s
     err: (t) => (err += t),
     tty: false,
     stdout,
+    stdin: () => Readable.from(stdin === undefined ? [] : [stdin]),
     stdoutText: () => out,
     stderrText: () => err,
   };
