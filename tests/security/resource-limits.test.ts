@@ -14,6 +14,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
 import { Client } from 'pg';
+import { adminJson } from '../support/cli';
 import { uploadFile } from '../support/dx-files';
 import { RawLaptop, uploadFileBytes } from '../support/raw-laptop';
 
@@ -163,7 +164,11 @@ describe('resource limits', () => {
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(590);
       expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(600);
 
-      const records = await audit('brute-target');
+      // What the administrator sees: `sync-admin auth-audit list --client brute-target --json`.
+      const records = await adminJson<AuthAuditView[]>(
+        ['auth-audit', 'list', '--client', 'brute-target'],
+        stack,
+      );
       expect(records.map((r) => `${r.outcome}:${r.code}`).sort()).toEqual([
         'failed:CLIENT_AUTH_FAILED',
         'failed:CLIENT_AUTH_FAILED',
