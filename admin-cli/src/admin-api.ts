@@ -1,4 +1,5 @@
 import type {
+  AuthAuditView,
   CaptureStatusView,
   ClientLagView,
   ClientView,
@@ -69,6 +70,9 @@ export class AdminApi {
       'GET',
       `/admin/refusals${client ? `?client=${encodeURIComponent(client)}` : ''}`,
     );
+
+  authAudit = (client?: string) =>
+    this.call<AuthAuditView[]>('GET', `/admin/auth-audit${query('client', client)}`);
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = `${this.base}${path}`;

@@ -1,4 +1,5 @@
 import type {
+  AuthAuditView,
   CaptureStatusView,
   ClientLagView,
   ClientView,
@@ -108,6 +109,14 @@ export function refusalsTable(refusals: RefusalView[]): string {
       r.code,
       r.reason,
     ]),
+  );
+}
+
+export function authAuditTable(records: AuthAuditView[]): string {
+  if (records.length === 0) return 'No failed or refused session opens.\n';
+  return table(
+    ['AT', 'CLIENT', 'FROM', 'OUTCOME', 'CODE'],
+    records.map((r) => [r.at, r.clientName, r.sourceAddress, r.outcome, r.code]),
   );
 }
 

@@ -3,7 +3,15 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { ClientWithSecret } from '@outpost/contracts';
 import { AdminApi, AdminApiError, DEFAULT_TIMEOUT_MS, type FailureClass, type FetchFn } from './admin-api';
-import { captureText, clientsTable, conflictsTable, inboxTable, lagTable, refusalsTable } from './format';
+import {
+  authAuditTable,
+  captureText,
+  clientsTable,
+  conflictsTable,
+  inboxTable,
+  lagTable,
+  refusalsTable,
+} from './format';
 
 export interface CliIo {
   out(text: string): void;
@@ -233,6 +241,18 @@ export function buildProgram(io: CliIo): Command {
     .action(async (opts: { client?: string }, cmd: Command) => {
       const list = await apiFrom(cmd, io).refusals(opts.client);
       io.out(wantsJson(cmd) ? json(list) : refusalsTable(list));
+    });
+
+  const authAudit = program
+    .command('auth-audit')
+    .description('failed and rate-limited session opens: who tried which client name, from where');
+  authAudit
+    .command('list')
+    .description('list failed and refused session opens, newest first')
+    .option('--client <name>', 'only attempts on this client name')
+    .action(async (opts: { client?: string }, cmd: Command) => {
+      const list = await apiFrom(cmd, io).authAudit(opts.client);
+      io.out(wantsJson(cmd) ? json(list) : authAuditTable(list));
     });
 
   return program;

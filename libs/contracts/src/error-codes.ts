@@ -25,6 +25,14 @@ export enum ErrorCode {
   /** The laptop's schema version is newer than the server's. */
   SchemaTooNew = 'SCHEMA_TOO_NEW',
   ValidationFailed = 'VALIDATION_FAILED',
+  /** Too many failed session opens for a client name or a source address: wait for Retry-After. */
+  TooManyAttempts = 'TOO_MANY_ATTEMPTS',
+  /** The upload body is larger than UPLOAD_MAX_BYTES. */
+  UploadTooLarge = 'UPLOAD_TOO_LARGE',
+  /** The DX file holds more transactions, or a longer transaction, than the server accepts. */
+  UploadLimitExceeded = 'UPLOAD_LIMIT_EXCEEDED',
+  /** The upload body stopped arriving for longer than UPLOAD_IDLE_TIMEOUT_MS. */
+  UploadStalled = 'UPLOAD_STALLED',
   RouteNotFound = 'ROUTE_NOT_FOUND',
   DependencyUnavailable = 'DEPENDENCY_UNAVAILABLE',
   Internal = 'INTERNAL',

@@ -213,3 +213,15 @@ export interface CaptureStatusView {
   position: string | null;
   positionUpdatedAt: string | null;
 }
+
+/** A failed or refused session open (`GET /admin/auth-audit`, `sync-admin auth-audit list`). */
+export interface AuthAuditView {
+  id: number;
+  at: string;
+  /** The name the caller gave, registered or not. */
+  clientName: string;
+  sourceAddress: string;
+  /** `failed`: the registry refused the credentials; `refused`: rate-limited before asking it. */
+  outcome: 'failed' | 'refused';
+  code: string;
+}

@@ -14,5 +14,6 @@ export * from './health/dependency-checks';
 export * from './shutdown';
 export * from './health/health.module';
 export * from './http/internal-token.guard';
+export * from './http/strict-json';
 export * from './metrics';
 export * from './logging';

@@ -10,7 +10,9 @@ import { OutboundRepository } from './download/outbound.repository';
 import { InboxStateController } from './inbox/inbox-state.controller';
 import { InboxStateRepository } from './inbox/inbox-state.repository';
 import { InfraModule, type GatewayInfra } from './infra/infra.module';
+import { AuthAuditRepository } from './sessions/auth-audit.repository';
 import { ClientStateCache } from './sessions/client-state.cache';
+import { OpenAttemptsLimiter } from './sessions/open-attempts.limiter';
 import { SessionGuard } from './sessions/session.guard';
 import { SessionsController } from './sessions/sessions.controller';
 import { SessionsService } from './sessions/sessions.service';
@@ -42,6 +44,8 @@ export class AgentModule {
         InboxStateRepository,
         RefusalsRepository,
         ClientVisibility,
+        OpenAttemptsLimiter,
+        AuthAuditRepository,
       ],
     };
   }

@@ -8,6 +8,8 @@ import {
   type ConfigProblem,
 } from '@outpost/server-kit';
 
+const MiB = 1024 * 1024;
+
 export const gatewayConfigSpec = {
   databaseUrl: sharedVars.databaseUrl,
   amqpUrl: sharedVars.amqpUrl,
@@ -29,6 +31,45 @@ export const gatewayConfigSpec = {
     default: 2000,
     min: 0,
     max: 60_000,
+  }),
+  sessionOpenLimit: int('SESSION_OPEN_LIMIT', {
+    description:
+      'failed session opens allowed per client name and per source address within SESSION_OPEN_WINDOW_SECONDS before further opens get 429 (1-10000)',
+    default: 10,
+    min: 1,
+    max: 10_000,
+  }),
+  sessionOpenWindowSeconds: int('SESSION_OPEN_WINDOW_SECONDS', {
+    description: 'the window, in seconds, over which failed session opens are counted (1-86400)',
+    default: 900,
+    min: 1,
+    max: 86_400,
+  }),
+  uploadMaxBytes: int('UPLOAD_MAX_BYTES', {
+    description: 'largest upload body (a compressed DX file), in bytes (1024-17179869184); bigger gets 413',
+    default: 256 * MiB,
+    min: 1024,
+    max: 16 * 1024 * MiB,
+  }),
+  uploadMaxFileRows: int('UPLOAD_MAX_FILE_ROWS', {
+    description: 'most transactions (row changes) in one upload file (1-100000000); more gets 422',
+    default: 1_000_000,
+    min: 1,
+    max: 100_000_000,
+  }),
+  uploadMaxTxnBytes: int('UPLOAD_MAX_TXN_BYTES', {
+    description:
+      'longest transaction (one row change, uncompressed JSON line) in an upload file, in bytes (1024-16777216); longer gets 422',
+    default: 4 * MiB,
+    min: 1024,
+    max: 16 * MiB,
+  }),
+  uploadIdleTimeoutMs: int('UPLOAD_IDLE_TIMEOUT_MS', {
+    description:
+      'how long an upload body may stop arriving before the gateway cuts it with 408, in ms (100-600000)',
+    default: 60_000,
+    min: 100,
+    max: 600_000,
   }),
   inboxStoreUrl: sharedVars.inboxStoreUrl,
   tlsCertFile: optionalFile(

@@ -13,6 +13,7 @@ import {
   serviceLogger,
   startLogging,
   useServiceLogger,
+  verifyStrictJson,
   withLogging,
   Readiness,
   RmqStatusCheck,
@@ -38,6 +39,7 @@ async function createHttpApp(module: DynamicModule, config: GatewayConfig): Prom
   app.useBodyParser('json', {
     limit: '64kb',
     type: (req: IncomingMessage) => req.method !== 'PUT' && /json/i.test(req.headers['content-type'] ?? ''),
+    verify: verifyStrictJson,
   });
   app.use(gatewayMetricsMiddleware);
   app.use(correlationMiddleware);

@@ -14,6 +14,10 @@ describe('httpStatusOf', () => {
     [ErrorCode.DxWrongClient, 422],
     [ErrorCode.ChecksumMismatch, 422],
     [ErrorCode.FileNotFound, 404],
+    [ErrorCode.TooManyAttempts, 429],
+    [ErrorCode.UploadTooLarge, 413],
+    [ErrorCode.UploadLimitExceeded, 422],
+    [ErrorCode.UploadStalled, 408],
     [ErrorCode.DependencyUnavailable, 503],
     [ErrorCode.Internal, 500],
   ])('%s -> %d', (code, status) => {

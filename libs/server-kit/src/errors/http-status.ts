@@ -26,7 +26,14 @@ export function httpStatusOf(code: ErrorCode): number {
     case ErrorCode.DxInvalid:
     case ErrorCode.DxWrongClient:
     case ErrorCode.ChecksumMismatch:
+    case ErrorCode.UploadLimitExceeded:
       return 422;
+    case ErrorCode.UploadTooLarge:
+      return 413;
+    case ErrorCode.UploadStalled:
+      return 408;
+    case ErrorCode.TooManyAttempts:
+      return 429;
     case ErrorCode.ValidationFailed:
       return 400;
     case ErrorCode.DependencyUnavailable:

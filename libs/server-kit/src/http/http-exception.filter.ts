@@ -25,6 +25,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     res.statusCode = status;
     res.setHeader('content-type', 'application/json; charset=utf-8');
+    const retryAfter = retryAfterOf(exception);
+    if (retryAfter !== undefined) res.setHeader('retry-after', String(retryAfter));
     res.end(JSON.stringify(body));
   }
 
@@ -43,4 +45,10 @@ export class HttpErrorFilter implements ExceptionFilter {
     const code = errorCodeOfHttpStatus(500);
     return { status: 500, body: { error: { code, message: 'Internal server error', correlationId } } };
   }
+}
+
+/** A refusal that says when to come back (rate limits) tells HTTP clients in the standard header too. */
+function retryAfterOf(exception: unknown): number | undefined {
+  const seconds = exception instanceof DomainError ? exception.details?.retryAfterSeconds : undefined;
+  return typeof seconds === 'number' && Number.isInteger(seconds) && seconds > 0 ? seconds : undefined;
 }

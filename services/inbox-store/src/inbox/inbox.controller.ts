@@ -63,6 +63,12 @@ export class InboxController {
     send(res, await this.inbox.commit(parseClient(client), parseFileSeq(fileSeq), parseCommitRequest(body)));
   }
 
+  @Post('reannounce')
+  @HttpCode(200)
+  reannounce(@Param('client') client: string, @Param('fileSeq') fileSeq: string) {
+    return this.inbox.reannounce(parseClient(client), parseFileSeq(fileSeq));
+  }
+
   @Delete('staged/:uploadId')
   @HttpCode(204)
   async discard(

@@ -69,4 +69,26 @@ export class InboxRepository {
     )) as [unknown, number];
     return affected === 1;
   }
+
+  /**
+   * Claims the one re-announcement a held file gets: only while it is still waiting for the
+   * applier, and only once. Null when the file was applied, refused, or already re-announced.
+   */
+  async claimReannounce(client: string, fileSeq: number): Promise<InboxFileEntity | null> {
+    const [rows] = (await this.dataSource.query(
+      `UPDATE sync_inbox_file SET reannounced_at = now()
+       WHERE client = $1 AND file_seq = $2 AND status = 'received' AND reannounced_at IS NULL
+       RETURNING file_seq`,
+      [client, fileSeq],
+    )) as [unknown[], number];
+    return rows.length === 1 ? this.find(client, fileSeq) : null;
+  }
+
+  /** Gives the claim back when the announcement could not be published, so the next duplicate tries. */
+  async releaseReannounce(client: string, fileSeq: number): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE sync_inbox_file SET reannounced_at = NULL WHERE client = $1 AND file_seq = $2`,
+      [client, fileSeq],
+    );
+  }
 }

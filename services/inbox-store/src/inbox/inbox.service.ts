@@ -94,6 +94,30 @@ export class InboxService {
     return { status: 'duplicate', ...held };
   }
 
+  /**
+   * A duplicate upload of a held file wakes the applier again once: that covers a gateway that
+   * crashed between storing the file and announcing it, without letting a laptop that re-sends the
+   * file in a loop publish an event per request.
+   */
+  async reannounce(client: string, fileSeq: number): Promise<{ announced: boolean }> {
+    const row = await this.repo.claimReannounce(client, fileSeq);
+    if (!row) return { announced: false };
+    const event: DxFileReceivedEvent = {
+      client,
+      fileSeq,
+      objectKey: row.objectKey,
+      sha256: row.sha256,
+      size: row.size,
+    };
+    try {
+      await this.publisher.publish('dxInbox', patterns.dxFileReceived, event);
+    } catch (err) {
+      await this.repo.releaseReannounce(client, fileSeq);
+      throw err;
+    }
+    return { announced: true };
+  }
+
   /** Removing a staged object is cleanup only: a leftover is never referenced. */
   async discardStaged(client: string, fileSeq: number, uploadId: string): Promise<void> {
     await this.store

@@ -8,6 +8,7 @@ import { ConflictsRepository } from '../conflicts/conflicts.repository';
 import { RefusalsRepository } from '../conflicts/refusals.repository';
 import { InboxStoreClient } from '../infra/inbox-store.client';
 import { RegistryClient } from '../infra/registry.client';
+import { AuthAuditRepository } from '../sessions/auth-audit.repository';
 import { LagRepository } from '../lag/lag.repository';
 import { AdminTokenGuard } from './admin-token.guard';
 import { AddClientDto, RejectFileDto } from './dto/admin.dto';
@@ -25,6 +26,7 @@ export class AdminController {
     private readonly capture: CaptureStatusRepository,
     private readonly refusals: RefusalsRepository,
     private readonly lag: LagRepository,
+    private readonly authAudit: AuthAuditRepository,
   ) {}
 
   /** The change capture's slot and lag behind the server's WAL. */
@@ -111,5 +113,12 @@ export class AdminController {
   @Get('refusals')
   listRefusals(@Query('client') client?: string) {
     return this.refusals.list(client || undefined);
+  }
+
+  @Get('auth-audit')
+  @ApiOperation({ summary: 'Failed and rate-limited session opens, newest first' })
+  @ApiQuery({ name: 'client', required: false })
+  listAuthAudit(@Query('client') client?: string) {
+    return this.authAudit.list(client || undefined);
   }
 }

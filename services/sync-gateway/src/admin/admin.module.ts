@@ -7,6 +7,7 @@ import { RefusalsRepository } from '../conflicts/refusals.repository';
 import { ConsoleController } from '../console/console.controller';
 import { InfraModule, type GatewayInfra } from '../infra/infra.module';
 import { LagRepository } from '../lag/lag.repository';
+import { AuthAuditRepository } from '../sessions/auth-audit.repository';
 import { AdminTokenGuard } from './admin-token.guard';
 import { AdminController } from './admin.controller';
 
@@ -26,6 +27,7 @@ export class AdminModule {
         ClientVisibility,
         CaptureStatusRepository,
         LagRepository,
+        AuthAuditRepository,
       ],
     };
   }

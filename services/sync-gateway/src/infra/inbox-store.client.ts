@@ -88,6 +88,12 @@ export class InboxStoreClient {
     await readJson(res, correlationId);
   }
 
+  /** Asks the inbox-store to announce a held file again; it does so once per file at most. */
+  async reannounce(client: string, fileSeq: number, correlationId: string): Promise<{ announced: boolean }> {
+    const res = await this.send('POST', `${this.inboxPath(client, fileSeq)}/reannounce`, correlationId);
+    return (await readJson(res, correlationId)) as { announced: boolean };
+  }
+
   /** The file held under (client, fileSeq), or null. */
   async head(client: string, fileSeq: number, correlationId: string): Promise<HeldFile | null> {
     const res = await this.send('HEAD', this.inboxPath(client, fileSeq), correlationId);

@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CloseSessionBody, OpenSessionBody } from '../openapi/agent-bodies';
 import { CorrelationId } from '@outpost/server-kit';
+import type { Request } from 'express';
 import { parseCloseSession, parseOpenSession } from './dto/open-session.dto';
 import { Session, SessionGuard } from './session.guard';
 import type { SessionClaims } from './session-token';
@@ -15,8 +16,10 @@ export class SessionsController {
   @Post()
   @ApiOperation({ summary: 'Open a sync session with the client secret; answers a session token' })
   @ApiBody({ type: OpenSessionBody })
-  open(@Body() body: unknown, @CorrelationId() correlationId: string) {
-    return this.sessions.open(parseOpenSession(body), correlationId);
+  open(@Body() body: unknown, @Req() req: Request, @CorrelationId() correlationId: string) {
+    // The peer of the connection: a forwarded-for header is the caller's to forge.
+    const address = req.socket.remoteAddress ?? 'unknown';
+    return this.sessions.open(parseOpenSession(body), address, correlationId);
   }
 
   @Delete('current')

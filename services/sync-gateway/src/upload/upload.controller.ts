@@ -35,13 +35,21 @@ export class UploadController {
         'Header x-dx-sha256 must carry the sha256 (64 hex digits) of the file',
       );
     }
-    const result = await this.uploads.upload(
-      session.client,
-      parseFileSeqParam(fileSeq),
-      sha256,
-      req,
-      correlationId,
-    );
+    const declared = req.headers['content-length'];
+    const result = await this.uploads
+      .upload(
+        session.client,
+        parseFileSeqParam(fileSeq),
+        sha256,
+        req,
+        declared === undefined ? undefined : Number(declared),
+        correlationId,
+      )
+      .catch((err: unknown) => {
+        // A refusal before the whole body arrived closes the connection: the rest is not read.
+        if (!req.complete) res.setHeader('connection', 'close');
+        throw err;
+      });
     res.status(result.status === 'stored' ? 201 : 200).json(result);
   }
 

@@ -1,9 +1,13 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ErrorCode, patterns, type DxFileReceivedEvent, type UploadResponse } from '@outpost/contracts';
-import { DxFormatError, validateDx, type DxReadSummary } from '@outpost/dx-format';
+import { DxFormatError, type DxReadSummary } from '@outpost/dx-format';
 import { DomainError, EventPublisher } from '@outpost/server-kit';
 import { PassThrough, type Readable } from 'node:stream';
+import type { GatewayConfig } from '../config';
 import { InboxStoreClient, type HeldFile } from '../infra/inbox-store.client';
+import { GATEWAY_CONFIG } from '../infra/infra.tokens';
+import { guardBody, tooLarge } from './body-guard';
+import { validateUpload } from './upload-validation';
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
@@ -28,6 +32,7 @@ export class UploadService {
   constructor(
     private readonly inbox: InboxStoreClient,
     private readonly publisher: EventPublisher,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
   async upload(
@@ -35,49 +40,77 @@ export class UploadService {
     fileSeq: number,
     sha256: string,
     body: Readable,
+    declaredBytes: number | undefined,
     correlationId: string,
   ): Promise<UploadResponse> {
+    // A declared size over the cap is refused before a byte is read or the inbox asked.
+    if (declaredBytes !== undefined && declaredBytes > this.config.uploadMaxBytes)
+      throw tooLarge(fileSeq, this.config.uploadMaxBytes, correlationId);
     const held = await this.inbox.head(client, fileSeq, correlationId);
     if (held) {
       body.resume();
       if (held.sha256 !== sha256) throw seqTaken(client, fileSeq, correlationId);
-      return this.duplicate(client, fileSeq, held);
+      return this.duplicate(client, fileSeq, correlationId);
     }
 
     const toStore = new PassThrough();
     const toValidate = new PassThrough();
-    const abort = () => {
-      const err = new DomainError(
-        ErrorCode.ValidationFailed,
-        'The upload was interrupted before the whole file arrived',
-        undefined,
-        correlationId,
-      );
-      toStore.destroy(err);
-      toValidate.destroy(err);
+    let cutBy: DomainError | undefined;
+    const cut = (reason: DomainError) => {
+      cutBy ??= reason;
+      body.unpipe(toStore);
+      body.unpipe(toValidate);
+      toStore.destroy(cutBy);
+      toValidate.destroy(cutBy);
     };
-    body.once('aborted', abort);
-    body.once('error', abort);
+    const interrupted = () =>
+      cut(
+        new DomainError(
+          ErrorCode.ValidationFailed,
+          'The upload was interrupted before the whole file arrived',
+          undefined,
+          correlationId,
+        ),
+      );
+    body.once('aborted', interrupted);
+    body.once('error', interrupted);
+    // Watch the bytes before the branches see them, so an oversized chunk is never forwarded.
+    const unguard = guardBody(
+      body,
+      { maxBytes: this.config.uploadMaxBytes, idleTimeoutMs: this.config.uploadIdleTimeoutMs },
+      fileSeq,
+      correlationId,
+      cut,
+    );
     body.pipe(toStore);
     body.pipe(toValidate);
 
-    // A branch that stops reading would stall the other through backpressure: drain it instead.
+    // A branch that stops reading would stall the other through backpressure: drain it instead,
+    // unless it stopped on a server limit, which ends the upload at once.
+    const limits = { maxFileRows: this.config.uploadMaxFileRows, maxTxnBytes: this.config.uploadMaxTxnBytes };
     const staging = settle(this.inbox.stage(client, fileSeq, sha256, toStore, correlationId));
-    const validation = settle(validateDx(toValidate));
+    const validation = settle(validateUpload(toValidate, fileSeq, limits, correlationId));
     void staging.then((s) => !s.ok && toStore.resume());
-    void validation.then(() => toValidate.resume());
+    void validation.then((v) => {
+      if (!v.ok && isLimit(v.error)) cut(v.error);
+      else toValidate.resume();
+    });
     const [staged, validated] = await Promise.all([staging, validation]);
+    unguard();
 
+    if (cutBy) {
+      if (staged.ok && staged.value.status === 'staged')
+        await this.discard(client, fileSeq, staged.value.uploadId, correlationId);
+      throw cutBy;
+    }
     if (!staged.ok) throw staged.error;
-    if (staged.value.status === 'duplicate') return this.duplicate(client, fileSeq, staged.value);
+    if (staged.value.status === 'duplicate') return this.duplicate(client, fileSeq, correlationId);
     const { uploadId } = staged.value;
     let summary: DxReadSummary;
     try {
       summary = this.checkValidation(validated, client, fileSeq, correlationId);
     } catch (err) {
-      await this.inbox.discard(client, fileSeq, uploadId, correlationId).catch((e: Error) => {
-        this.logger.warn(`[${correlationId}] staged upload ${uploadId} not discarded: ${e.message}`);
-      });
+      await this.discard(client, fileSeq, uploadId, correlationId);
       throw err;
     }
     const { header } = summary;
@@ -90,8 +123,15 @@ export class UploadService {
       range,
       correlationId,
     );
+    if (committed.status === 'duplicate') return this.duplicate(client, fileSeq, correlationId);
     await this.announce(client, fileSeq, committed);
     return { status: committed.status, fileSeq };
+  }
+
+  private async discard(client: string, fileSeq: number, uploadId: string, correlationId: string) {
+    await this.inbox.discard(client, fileSeq, uploadId, correlationId).catch((e: Error) => {
+      this.logger.warn(`[${correlationId}] staged upload ${uploadId} not discarded: ${e.message}`);
+    });
   }
 
   private checkValidation(
@@ -136,9 +176,12 @@ export class UploadService {
     return validated.value;
   }
 
-  /** A duplicate is announced again: harmless for the applier, and it covers a crash between store and publish. */
-  private async duplicate(client: string, fileSeq: number, held: HeldFile): Promise<UploadResponse> {
-    await this.announce(client, fileSeq, held);
+  /**
+   * A duplicate may be announced again, once per file while it waits for the applier: that covers
+   * a crash between store and publish, and a laptop re-sending a file in a loop publishes nothing more.
+   */
+  private async duplicate(client: string, fileSeq: number, correlationId: string): Promise<UploadResponse> {
+    await this.inbox.reannounce(client, fileSeq, correlationId);
     return { status: 'duplicate', fileSeq };
   }
 
@@ -152,6 +195,10 @@ export class UploadService {
     };
     return this.publisher.publish('dxInbox', patterns.dxFileReceived, event);
   }
+}
+
+function isLimit(err: unknown): err is DomainError {
+  return err instanceof DomainError && err.code === ErrorCode.UploadLimitExceeded;
 }
 
 function seqTaken(client: string, fileSeq: number, correlationId: string): DomainError {
