@@ -398,6 +398,39 @@ describe('resource limits', () => {
     });
   });
 
+  describe('file numbers', () => {
+    it('refuses a file that skips a number with FILE_SEQ_GAP, and keeps nothing of it', async () => {
+      const { raw, token } = await laptop('number-skipper');
+      expect((await put(token, 1, await uploadFileBytes(raw.client, 1, [smallRow(1)]))).status).toBe(201);
+      const skipped = await put(token, 3, await uploadFileBytes(raw.client, 3, [smallRow(2)]));
+      expect([skipped.status, skipped.body.error?.code]).toEqual([409, ErrorCode.FileSeqGap]);
+      expect(skipped.body.error?.message).toMatch(/holds files up to 1; send file 2 first/);
+      const files = await db.query('SELECT file_seq FROM sync_inbox_file WHERE client = $1', [raw.client]);
+      expect(files.rows).toEqual([{ file_seq: 1 }]);
+      expect(await store.list(store.inboxBucket, `inbox/${raw.client}/`)).toHaveLength(1);
+      await waitFor(
+        async () => (await store.list(store.inboxBucket, `staging/${raw.client}/`)).length === 0,
+        {
+          timeoutMs: 10_000,
+          description: `no staged upload of ${raw.client} left`,
+        },
+      );
+    });
+
+    it('keeps one of two different files sent in parallel under one number, and refuses the other', async () => {
+      const { raw, token } = await laptop('parallel-sender');
+      const first = await uploadFileBytes(raw.client, 1, [smallRow(1)]);
+      const second = await uploadFileBytes(raw.client, 1, [smallRow(1)]);
+      const answers = await Promise.all([put(token, 1, first), put(token, 1, second)]);
+      const codes = answers.map((a) => `${a.status}:${a.body.error?.code ?? a.body.status}`).sort();
+      expect(codes).toEqual(['201:stored', `409:${ErrorCode.FileSeqTaken}`]);
+      const kept = answers[0].status === 201 ? first : second;
+      const rows = await db.query('SELECT sha256 FROM sync_inbox_file WHERE client = $1', [raw.client]);
+      expect(rows.rows).toEqual([{ sha256: sha(kept) }]);
+      expect(await inboxMessagesOf(raw.client)).toBe(1);
+    });
+  });
+
   describe('JSON bodies', () => {
     const rawOpen = (body: string) =>
       send(`${stack.gatewayUrl}/v1/sessions`, {

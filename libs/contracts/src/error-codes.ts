@@ -13,6 +13,8 @@ export enum ErrorCode {
   /** An internal endpoint was called without the service token (INTERNAL_TOKEN). */
   InternalTokenInvalid = 'INTERNAL_TOKEN_INVALID',
   FileSeqTaken = 'FILE_SEQ_TAKEN',
+  /** An upload skips a file seq: files apply in order, so it would wait for ever. */
+  FileSeqGap = 'FILE_SEQ_GAP',
   FileNotFound = 'FILE_NOT_FOUND',
   DxInvalid = 'DX_INVALID',
   DxWrongClient = 'DX_WRONG_CLIENT',

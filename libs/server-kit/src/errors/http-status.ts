@@ -17,6 +17,7 @@ export function httpStatusOf(code: ErrorCode): number {
       return 404;
     case ErrorCode.ClientExists:
     case ErrorCode.FileSeqTaken:
+    case ErrorCode.FileSeqGap:
     case ErrorCode.EpochMismatch:
     case ErrorCode.SchemaMismatch:
     case ErrorCode.SchemaTooOld:

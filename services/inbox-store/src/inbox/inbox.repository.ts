@@ -31,6 +31,15 @@ export class InboxRepository {
     return this.dataSource.transaction(work);
   }
 
+  /** The client's highest file seq held (0 for none), read inside `em`'s transaction. */
+  async newestFileSeq(em: EntityManager, client: string): Promise<number> {
+    const rows: Array<{ n: number }> = await em.query(
+      'SELECT coalesce(max(file_seq), 0)::int AS n FROM sync_inbox_file WHERE client = $1',
+      [client],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
   /**
    * Inserts the row as received inside `em`'s transaction; false when (client, fileSeq) exists.
    * A concurrent insert of the same key waits on the primary key until this transaction ends.

@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import { Injectable, Logger } from '@nestjs/common';
 import { ErrorCode, patterns, type DxFileReceivedEvent, type InboxFileView } from '@outpost/contracts';
 import { DomainError, EventPublisher } from '@outpost/server-kit';
@@ -81,17 +82,34 @@ export class InboxService {
     const objectKey = inboxKey(client, fileSeq);
     const { sha256, txnCount, firstSeq, lastSeq } = req;
     const file = { client, fileSeq, objectKey, sha256, size: stat.size, txnCount, firstSeq, lastSeq };
-    const inserted = await this.repo.transaction(async (em) => {
-      if (!(await this.repo.insertReceived(em, file).catch(unknownClientError(client)))) return false;
-      await this.store.copy(this.store.inboxBucket, staged, this.store.inboxBucket, objectKey);
-      return true;
-    });
-    await this.discardStaged(client, fileSeq, req.uploadId);
+    const inserted = await this.repo
+      .transaction(async (em) => {
+        await this.refuseGap(em, client, fileSeq);
+        if (!(await this.repo.insertReceived(em, file).catch(unknownClientError(client)))) return false;
+        await this.store.copy(this.store.inboxBucket, staged, this.store.inboxBucket, objectKey);
+        return true;
+      })
+      .finally(() => this.discardStaged(client, fileSeq, req.uploadId));
     if (inserted) return { status: 'stored', objectKey, sha256: req.sha256, size: stat.size };
     const held = await this.held(client, fileSeq, req.sha256);
     if (!held)
       throw new DomainError(ErrorCode.Internal, `File ${fileSeq} of "${client}" vanished during its commit`);
     return { status: 'duplicate', ...held };
+  }
+
+  /**
+   * Files apply in order, so a file that skips a number would wait for ever behind the missing one:
+   * a laptop gets a clear answer instead. The newest row is the reference (not the previous seq's
+   * row), so pruning old inbox rows can never make an honest upload look like a gap.
+   */
+  private async refuseGap(em: EntityManager, client: string, fileSeq: number): Promise<void> {
+    const newest = await this.repo.newestFileSeq(em, client);
+    if (fileSeq <= newest + 1) return;
+    throw new DomainError(
+      ErrorCode.FileSeqGap,
+      `File ${fileSeq} of "${client}" skips a number: the server holds files up to ${newest}; send file ${newest + 1} first`,
+      { fileSeq, expected: newest + 1 },
+    );
   }
 
   /**
