@@ -96,3 +96,18 @@ export async function secretFrom(cmd: Command, io: Io): Promise<string | undefin
   if (!io.stdin) throw new AgentError(AgentErrorCode.ConfigInvalid, '--secret-stdin: no standard input');
   return readSecretLine(io.stdin(), (text) => io.err(text));
 }
+
+/** What --server, --client, the secret, --ca and --insecure-http say of the connection, for sync and watch. */
+export async function connectionOverrides(
+  opts: { server?: string; client?: string; ca?: string },
+  cmd: Command,
+  io: Io,
+) {
+  return {
+    server: opts.server,
+    client: opts.client,
+    secret: await secretFrom(cmd, io),
+    caFile: opts.ca,
+    insecureHttp: insecureHttpFrom(cmd),
+  };
+}

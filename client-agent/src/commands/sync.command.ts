@@ -8,11 +8,10 @@ import {
   clientOption,
   dirOption,
   extractTimeoutOption,
-  insecureHttpFrom,
+  connectionOverrides,
   insecureHttpOption,
   jsonOption,
   maxPerFileOption,
-  secretFrom,
   secretOption,
   secretStdinOption,
   serverOption,
@@ -65,13 +64,7 @@ export function registerSyncCommand(program: Command, io: Io): void {
     .addOption(jsonOption())
     .addOption(testCrashOption())
     .action(async (opts: SyncCommandOptions, cmd: Command) => {
-      const overrides = {
-        server: opts.server,
-        client: opts.client,
-        secret: await secretFrom(cmd, io),
-        caFile: opts.ca,
-        insecureHttp: insecureHttpFrom(cmd),
-      };
+      const overrides = await connectionOverrides(opts, cmd, io);
       const cfg = loadSyncConfig(
         opts.dir,
         Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),

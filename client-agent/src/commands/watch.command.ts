@@ -12,12 +12,11 @@ import {
   clientOption,
   dirOption,
   extractTimeoutOption,
-  insecureHttpFrom,
+  connectionOverrides,
   insecureHttpOption,
   jsonOption,
   maxPerFileOption,
   positiveInt,
-  secretFrom,
   secretOption,
   secretStdinOption,
   serverOption,
@@ -88,13 +87,7 @@ export function registerWatchCommand(program: Command, io: Io): void {
     .addOption(extractTimeoutOption())
     .addOption(jsonOption())
     .action(async (opts: WatchCommandOptions, cmd: Command) => {
-      const overrides = {
-        server: opts.server,
-        client: opts.client,
-        secret: await secretFrom(cmd, io),
-        caFile: opts.ca,
-        insecureHttp: insecureHttpFrom(cmd),
-      };
+      const overrides = await connectionOverrides(opts, cmd, io);
       const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
       // Checked once up front: a folder that cannot sync at all is an error now, not a retry loop.
       loadSyncConfig(opts.dir, defined);

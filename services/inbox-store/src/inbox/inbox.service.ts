@@ -120,20 +120,19 @@ export class InboxService {
   async reannounce(client: string, fileSeq: number): Promise<{ announced: boolean }> {
     const row = await this.repo.claimReannounce(client, fileSeq);
     if (!row) return { announced: false };
-    const event: DxFileReceivedEvent = {
-      client,
-      fileSeq,
-      objectKey: row.objectKey,
-      sha256: row.sha256,
-      size: row.size,
-    };
     try {
-      await this.publisher.publish('dxInbox', patterns.dxFileReceived, event);
+      await this.announce(client, fileSeq, row);
     } catch (err) {
       await this.repo.releaseReannounce(client, fileSeq);
       throw err;
     }
     return { announced: true };
+  }
+
+  private announce(client: string, fileSeq: number, row: HeldFile): Promise<void> {
+    const { objectKey, sha256, size } = row;
+    const event: DxFileReceivedEvent = { client, fileSeq, objectKey, sha256, size };
+    return this.publisher.publish('dxInbox', patterns.dxFileReceived, event);
   }
 
   /** Removing a staged object is cleanup only: a leftover is never referenced. */
@@ -211,14 +210,7 @@ export class InboxService {
         `File ${fileSeq} of "${client}" is ${row.status}; only a quarantined file can be rejected`,
       );
     }
-    const event: DxFileReceivedEvent = {
-      client,
-      fileSeq,
-      objectKey: row.objectKey,
-      sha256: row.sha256,
-      size: row.size,
-    };
-    await this.publisher.publish('dxInbox', patterns.dxFileReceived, event);
+    await this.announce(client, fileSeq, row);
     const view = (await this.list(client)).find((v) => v.fileSeq === fileSeq);
     if (!view)
       throw new DomainError(
