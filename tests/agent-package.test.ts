@@ -40,8 +40,9 @@ describe('the installable agent package', () => {
     expect(tarball).toMatch(/^outpost-sync-agent-\d+\.\d+\.\d+\.tgz$/);
 
     const prefix = path.join(work, 'prefix');
-    // An environment without this repository's node_modules in sight: only PATH and HOME (npm's cache).
-    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.homedir() };
+    // An environment without this repository's node_modules in sight: PATH, HOME (npm's cache) and
+    // what reaches the registry from here (a CA bundle, a proxy, npm's own settings).
+    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.homedir(), ...registryEnv() };
     await run(
       'npm',
       [
@@ -98,3 +99,12 @@ describe('the installable agent package', () => {
     );
   }, 900_000);
 });
+
+/** The variables that let npm reach its registry through this network: CA bundles, proxies, the registry. */
+function registryEnv(): Record<string, string> {
+  const wanted =
+    /^(NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|SSL_CERT_DIR|https?_proxy|no_proxy|npm_config_(registry|cafile|ca|strict_ssl|proxy|https_proxy|noproxy))$/i;
+  return Object.fromEntries(
+    Object.entries(process.env).filter((e): e is [string, string] => wanted.test(e[0]) && e[1] !== undefined),
+  );
+}
