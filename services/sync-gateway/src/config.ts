@@ -60,7 +60,7 @@ export const gatewayConfigSpec = {
   uploadMaxTxnBytes: int('UPLOAD_MAX_TXN_BYTES', {
     description:
       'longest transaction (one row change, uncompressed JSON line) in an upload file, in bytes (1024-16777216); longer gets 422',
-    default: 4 * MiB,
+    default: 16 * MiB,
     min: 1024,
     max: 16 * MiB,
   }),
