@@ -102,6 +102,52 @@ describe('admin console', () => {
     expect(names.rows[0].n).toBe(1);
   });
 
+  it('shows a conflict with both values and a refused change with its reason', async () => {
+    const account = randomUUID();
+    const opportunity = randomUUID();
+    await world.db.query(`INSERT INTO account (id, name, owner_login) VALUES ($1, 'Console Corp', 'alice')`, [
+      account,
+    ]);
+    await world.db.query(
+      `INSERT INTO opportunity (id, account_id, name, stage, amount, owner_login)
+       VALUES ($1, $2, 'Console deal', 'Prospecting', 100, 'alice')`,
+      [opportunity, account],
+    );
+    const alice = await world.laptop('console-3', 'alice');
+    const mallory = await world.laptop('console-4', 'mallory');
+    // The server moves the stage while the laptop, offline, moves it elsewhere: server-wins.
+    await world.db.query(`UPDATE opportunity SET stage = 'Negotiation' WHERE id = $1`, [opportunity]);
+    await exec(alice, `UPDATE opportunity SET stage = 'Closed Lost' WHERE id = '${opportunity}'`);
+    await sync(alice);
+    // Another user's laptop sends a change of a row it may not see.
+    await exec(mallory, `INSERT INTO account (id, name) VALUES ('${account}', 'Mallory was here')`);
+    await sync(mallory);
+    await world.applied('console-3', 1);
+    await world.applied('console-4', 1);
+
+    await signIn(world.stack.adminToken);
+    await page.waitForSelector('#clients-view:not([hidden])');
+    await page.click('nav [data-view="conflicts"]');
+    const conflict = page.locator('#conflicts tr', { hasText: opportunity });
+    await conflict.waitFor();
+    const cells = await conflict.locator('td').allTextContents();
+    expect(cells.slice(1, 3)).toEqual(['console-3', 'update-update']);
+    expect(cells[4]).toBe('stage');
+    expect(JSON.parse(cells[5])).toBe('Negotiation');
+    expect(JSON.parse(cells[6])).toBe('Closed Lost');
+    expect(cells.slice(7)).toEqual(['server', 'server-wins']);
+
+    await page.click('nav [data-view="refusals"]');
+    const refusal = page.locator(`#refusals tr[data-row-id="${account}"]`);
+    await refusal.waitFor();
+    const refused = await refusal.locator('td').allTextContents();
+    expect(refused.slice(1, 3)).toEqual(['console-4', 'mallory']);
+    expect(refused[4]).toBe(`insert account ${account}`);
+    expect(refused[5]).toBe('NOT_VISIBLE');
+    expect(refused[6]).toMatch(/does not exist or is not shared with you/);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'admin-console-refusals.png'), fullPage: true });
+  });
+
   it('adds a client and shows its secret once', async () => {
     await signIn(world.stack.adminToken);
     await page.waitForSelector('#clients-view:not([hidden])');

@@ -210,28 +210,22 @@
     }
   }
 
-  /** Refused changes, shown when the gateway has the endpoint (written generically: any row shape). */
+  /** Changes the server refused to apply: what was sent, by whom, and why (the laptop was told the same). */
   async function loadRefusals() {
     const refusals = await api('GET', '/admin/refusals');
-    const columns = [...new Set(refusals.flatMap((r) => Object.keys(r)))];
-    const head = document.createElement('tr');
-    for (const c of columns) cell(head, c);
-    $('#refusals thead').replaceChildren(head);
     const body = $('#refusals tbody');
     body.replaceChildren();
     for (const r of refusals) {
       const row = document.createElement('tr');
-      for (const c of columns) cell(row, typeof r[c] === 'object' ? json(r[c]) : r[c], 'value');
+      row.dataset.rowId = r.rowId;
+      cell(row, r.at);
+      cell(row, r.client);
+      cell(row, r.userLogin);
+      cell(row, `file ${r.fileSeq}, change ${r.txnSeq}`);
+      cell(row, `${r.op} ${r.table} ${r.rowId}`);
+      cell(row, r.code);
+      cell(row, r.reason);
       body.appendChild(row);
-    }
-  }
-
-  async function probeRefusals() {
-    try {
-      await api('GET', '/admin/refusals');
-      document.querySelector('nav [data-view="refusals"]').hidden = false;
-    } catch {
-      // No such endpoint on this gateway: the tab stays hidden.
     }
   }
 
@@ -247,7 +241,6 @@
     $('#nav').hidden = false;
     show('clients');
     void run(loadClients);
-    void probeRefusals();
   }
 
   function signOut(text = '') {
