@@ -54,4 +54,56 @@ describe('OpenAPI documents', () => {
       .components.schemas.AddClientDto;
     expect(schema.required.sort()).toEqual(['name', 'userLogin']);
   });
+
+  it('validates the agent API bodies against the DTOs the document shows, nested objects included', async () => {
+    const post = async (route: string, body: unknown, token?: string) => {
+      const res = await fetch(`${world.stack.gatewayUrl}${route}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as { error: { code: string; message: string } } };
+    };
+    const open = await post('/v1/sessions', {
+      client: 42,
+      formatVersion: 2,
+      schema: { name: 'sales', version: 0 },
+    });
+    expect([open.status, open.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    for (const problem of [
+      'client (string) is required',
+      'secret (string) is required',
+      'agentVersion (string) is required',
+      'formatVersion must be 1; upgrade the agent',
+      'schema.version must be 1 or more',
+    ])
+      expect(open.body.error.message).toContain(problem);
+    const schemas = (
+      checkedIn('agent') as { components: { schemas: Record<string, { required: string[] }> } }
+    ).components.schemas;
+    expect(schemas.OpenSessionBody.required.sort()).toEqual([
+      'agentVersion',
+      'client',
+      'formatVersion',
+      'secret',
+    ]);
+    expect(schemas.SchemaRefBody.required.sort()).toEqual(['name', 'version']);
+
+    const secret = await world.register('openapi-laptop', 'alice');
+    const session = await post('/v1/sessions', {
+      client: 'openapi-laptop',
+      secret,
+      agentVersion: 'test',
+      formatVersion: 1,
+    });
+    expect(session.status).toBe(201);
+    const token = (session.body as unknown as { token: string }).token;
+    const ack = await post('/v1/download/ack', { epoch: -1, upToFileSeq: 'all' }, token);
+    expect([ack.status, ack.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect(ack.body.error.message).toContain('epoch must be a non-negative integer');
+    expect(ack.body.error.message).toContain('upToFileSeq must be a non-negative integer');
+  });
 });

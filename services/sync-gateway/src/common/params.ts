@@ -16,13 +16,3 @@ export function parseFileSeqParam(value: unknown, what = 'fileSeq'): number {
   }
   return n;
 }
-
-export function parseNonNegativeInt(value: unknown, what: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new DomainError(
-      ErrorCode.ValidationFailed,
-      `${what} must be a non-negative integer, got ${JSON.stringify(value)}`,
-    );
-  }
-  return value;
-}

@@ -1,6 +1,12 @@
-import { ValidationPipe } from '@nestjs/common';
+import { ValidationPipe, type ValidationError } from '@nestjs/common';
 import { ErrorCode } from '@outpost/contracts';
 import { DomainError } from '@outpost/server-kit';
+
+/** Every problem of a body, nested objects included, once each. */
+function problems(errors: ValidationError[]): string[] {
+  const out = errors.flatMap((e) => [...Object.values(e.constraints ?? {}), ...problems(e.children ?? [])]);
+  return [...new Set(out)];
+}
 
 /**
  * Checks a request body against its DTO class (class-validator) and refuses it with the usual
@@ -12,6 +18,6 @@ export const dtoValidation = new ValidationPipe({
   exceptionFactory: (errors) =>
     new DomainError(
       ErrorCode.ValidationFailed,
-      `Invalid request body: ${errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; ') || 'not an object'}`,
+      `Invalid request body: ${problems(errors).join('; ') || 'not an object'}`,
     ),
 });

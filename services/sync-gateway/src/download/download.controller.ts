@@ -1,10 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { DownloadAckBody } from '../openapi/agent-bodies';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { DownloadAckBody } from '../common/agent-bodies.dto';
+import { dtoValidation } from '../common/validation';
 import { CorrelationId } from '@outpost/server-kit';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream';
-import { parseFileSeqParam, parseNonNegativeInt } from '../common/params';
+import { parseFileSeqParam } from '../common/params';
 import { Session, SessionGuard } from '../sessions/session.guard';
 import type { SessionClaims } from '../sessions/session-token';
 import { DownloadService } from './download.service';
@@ -56,12 +57,8 @@ export class DownloadController {
 
   @Post('ack')
   @ApiOperation({ summary: 'Acknowledge every file up to one, applied' })
-  @ApiBody({ type: DownloadAckBody })
   @HttpCode(204)
-  async ack(@Session() session: SessionClaims, @Body() body: { epoch?: unknown; upToFileSeq?: unknown }) {
-    await this.downloads.ack(session.client, {
-      epoch: parseNonNegativeInt(body?.epoch, 'epoch'),
-      upToFileSeq: parseNonNegativeInt(body?.upToFileSeq, 'upToFileSeq'),
-    });
+  async ack(@Session() session: SessionClaims, @Body(dtoValidation) body: DownloadAckBody) {
+    await this.downloads.ack(session.client, { epoch: body.epoch, upToFileSeq: body.upToFileSeq });
   }
 }

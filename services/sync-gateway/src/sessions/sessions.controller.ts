@@ -1,9 +1,9 @@
 import { Body, Controller, Delete, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CloseSessionBody, OpenSessionBody } from '../openapi/agent-bodies';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CloseSessionBody, OpenSessionBody } from '../common/agent-bodies.dto';
+import { dtoValidation } from '../common/validation';
 import { CorrelationId } from '@outpost/server-kit';
 import type { Request } from 'express';
-import { parseCloseSession, parseOpenSession } from './dto/open-session.dto';
 import { Session, SessionGuard } from './session.guard';
 import type { SessionClaims } from './session-token';
 import { SessionsService } from './sessions.service';
@@ -15,24 +15,26 @@ export class SessionsController {
 
   @Post()
   @ApiOperation({ summary: 'Open a sync session with the client secret; answers a session token' })
-  @ApiBody({ type: OpenSessionBody })
-  open(@Body() body: unknown, @Req() req: Request, @CorrelationId() correlationId: string) {
+  open(
+    @Body(dtoValidation) body: OpenSessionBody,
+    @Req() req: Request,
+    @CorrelationId() correlationId: string,
+  ) {
     // The peer of the connection: a forwarded-for header is the caller's to forge.
     const address = req.socket.remoteAddress ?? 'unknown';
-    return this.sessions.open(parseOpenSession(body), address, correlationId);
+    return this.sessions.open(body, address, correlationId);
   }
 
   @Delete('current')
   @ApiOperation({ summary: 'Close the session with the result of the sync' })
-  @ApiBody({ type: CloseSessionBody })
   @ApiBearerAuth('bearer')
   @HttpCode(204)
   @UseGuards(SessionGuard)
   async close(
     @Session() session: SessionClaims,
-    @Body() body: unknown,
+    @Body(dtoValidation) body: CloseSessionBody,
     @CorrelationId() correlationId: string,
   ) {
-    await this.sessions.close(session, parseCloseSession(body), correlationId);
+    await this.sessions.close(session, body, correlationId);
   }
 }

@@ -76,7 +76,15 @@ export class SessionsService {
   }
 
   async close(session: SessionClaims, req: CloseSessionRequest, correlationId: string): Promise<void> {
-    await this.registry.recordSync(session.client, req.result, correlationId);
+    const { ok, uploadedFiles, downloadedFiles, message } = req.result;
+    // The laptop's message is kept for the administrator, but no longer than a line of a table.
+    const result = {
+      ok,
+      uploadedFiles,
+      downloadedFiles,
+      ...(message === undefined ? {} : { message: message.slice(0, 2000) }),
+    };
+    await this.registry.recordSync(session.client, result, correlationId);
   }
 
   /** The audit is for the administrator: losing a record must not change what the caller hears. */
