@@ -160,7 +160,7 @@ describe('inbox-store', () => {
 
   it('stages without a row, then commits or discards', async () => {
     const body = Buffer.from('staged bytes');
-    const staged = await put('lap-2', 2, body, {
+    const staged = await put('lap-2', 1, body, {
       'x-dx-validate': 'pending',
       'x-dx-count': '',
       'x-dx-first-seq': '',
@@ -169,23 +169,23 @@ describe('inbox-store', () => {
     expect(staged.status).toBe(202);
     const { uploadId } = (await staged.json()) as { uploadId: string };
     expect(await db.query('SELECT 1 FROM sync_inbox_file WHERE client = $1', ['lap-2'])).toEqual([]);
-    const commit = await ifetch(`${base}/internal/inbox/lap-2/2/commit`, {
+    const commit = await ifetch(`${base}/internal/inbox/lap-2/1/commit`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ uploadId, sha256: sha(body), txnCount: 1, firstSeq: 5, lastSeq: 5 }),
     });
     expect(commit.status).toBe(201);
     expect(await store.list(store.inboxBucket, 'staging/lap-2/')).toEqual([]);
-    expect((await store.stat(store.inboxBucket, inboxKey('lap-2', 2)))?.size).toBe(body.length);
+    expect((await store.stat(store.inboxBucket, inboxKey('lap-2', 1)))?.size).toBe(body.length);
 
-    const other = await put('lap-2', 3, Buffer.from('invalid dx'), { 'x-dx-validate': 'pending' });
+    const other = await put('lap-2', 2, Buffer.from('invalid dx'), { 'x-dx-validate': 'pending' });
     const { uploadId: discardId } = (await other.json()) as { uploadId: string };
     expect(
-      (await ifetch(`${base}/internal/inbox/lap-2/3/staged/${discardId}`, { method: 'DELETE' })).status,
+      (await ifetch(`${base}/internal/inbox/lap-2/2/staged/${discardId}`, { method: 'DELETE' })).status,
     ).toBe(204);
     expect(await store.list(store.inboxBucket, 'staging/lap-2/')).toEqual([]);
     expect(
-      await db.query('SELECT 1 FROM sync_inbox_file WHERE client = $1 AND file_seq = 3', ['lap-2']),
+      await db.query('SELECT 1 FROM sync_inbox_file WHERE client = $1 AND file_seq = 2', ['lap-2']),
     ).toEqual([]);
   });
 
