@@ -12,6 +12,7 @@ import {
   insecureHttpOption,
   jsonOption,
   maxPerFileOption,
+  uploadPartBytesOption,
   secretFrom,
   secretOption,
   secretStdinOption,
@@ -29,6 +30,7 @@ interface SyncCommandOptions {
   json?: boolean;
   download: boolean;
   maxPerFile: number;
+  uploadPartBytes: number;
   extractTimeout: number;
   testCrash?: CrashPoint;
 }
@@ -61,6 +63,7 @@ export function registerSyncCommand(program: Command, io: Io): void {
     .addOption(insecureHttpOption())
     .option('--no-download', 'upload only')
     .addOption(maxPerFileOption())
+    .addOption(uploadPartBytesOption())
     .addOption(extractTimeoutOption())
     .addOption(jsonOption())
     .addOption(testCrashOption())
@@ -85,6 +88,7 @@ export function registerSyncCommand(program: Command, io: Io): void {
         upload: true,
         download: opts.download,
         maxPerFile: opts.maxPerFile,
+        uploadPartBytes: opts.uploadPartBytes,
         extractTimeoutMs: opts.extractTimeout * 1000,
         progress,
         crashAt: opts.testCrash,

@@ -16,6 +16,7 @@ import {
   insecureHttpOption,
   jsonOption,
   maxPerFileOption,
+  uploadPartBytesOption,
   positiveInt,
   secretFrom,
   secretOption,
@@ -34,6 +35,7 @@ interface WatchCommandOptions {
   quietPeriod: number;
   maxBackoff?: number;
   maxPerFile: number;
+  uploadPartBytes: number;
   extractTimeout: number;
 }
 
@@ -85,6 +87,7 @@ export function registerWatchCommand(program: Command, io: Io): void {
         .argParser(positiveInt('--max-backoff')),
     )
     .addOption(maxPerFileOption())
+    .addOption(uploadPartBytesOption())
     .addOption(extractTimeoutOption())
     .addOption(jsonOption())
     .action(async (opts: WatchCommandOptions, cmd: Command) => {
@@ -106,6 +109,7 @@ export function registerWatchCommand(program: Command, io: Io): void {
               upload: true,
               download: true,
               maxPerFile: opts.maxPerFile,
+              uploadPartBytes: opts.uploadPartBytes,
               extractTimeoutMs: opts.extractTimeout * 1000,
               // The status line is the progress here; notes would break it.
               progress: createProgress({ tty: false }),

@@ -1,4 +1,4 @@
-import { ErrorCode } from '@outpost/contracts';
+import { ErrorCode, type UploadCompleteRequest } from '@outpost/contracts';
 import { DomainError } from '@outpost/server-kit';
 
 export function parseFileSeqParam(value: unknown, what = 'fileSeq'): number {
@@ -25,4 +25,40 @@ export function parseNonNegativeInt(value: unknown, what: string): number {
     );
   }
   return value;
+}
+
+/** The x-dx-sha256 header of an upload: the whole file's sha256, 64 hex digits. */
+export function parseSha256(value: unknown): string {
+  const sha256 = String(value ?? '').toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(sha256)) {
+    throw new DomainError(
+      ErrorCode.ValidationFailed,
+      'Header x-dx-sha256 must carry the sha256 (64 hex digits) of the file',
+    );
+  }
+  return sha256;
+}
+
+/** A byte offset in a path: files may pass 2^31 bytes, so the bound is the safe integers. */
+export function parseByteOffsetParam(value: unknown, what = 'offset'): number {
+  const n = typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n)) {
+    throw new DomainError(
+      ErrorCode.ValidationFailed,
+      `${what} must be a byte offset (a non-negative integer), got "${String(value)}"`,
+    );
+  }
+  return n;
+}
+
+export function parseUploadComplete(body: unknown): UploadCompleteRequest {
+  const b = (body ?? {}) as { sha256?: unknown; size?: unknown };
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new DomainError(ErrorCode.ValidationFailed, 'The body must be a JSON object {sha256, size}');
+  const sha256 = typeof b.sha256 === 'string' ? b.sha256.toLowerCase() : '';
+  if (!/^[0-9a-f]{64}$/.test(sha256))
+    throw new DomainError(ErrorCode.ValidationFailed, 'sha256 must be the 64-hex-digit sha256 of the file');
+  const size = parseNonNegativeInt(b.size, 'size');
+  if (size < 1) throw new DomainError(ErrorCode.ValidationFailed, 'size must be 1 byte or more');
+  return { sha256, size };
 }

@@ -4,6 +4,7 @@ import type {
   DownloadAckRequest,
   OpenSessionRequest,
   SyncResult,
+  UploadCompleteRequest,
 } from '@outpost/contracts';
 
 /*
@@ -32,4 +33,10 @@ export class CloseSessionBody implements CloseSessionRequest {
 export class DownloadAckBody implements DownloadAckRequest {
   @ApiProperty({ description: 'the extract epoch the files belong to' }) epoch!: number;
   @ApiProperty({ description: 'every file up to this one is applied (cumulative)' }) upToFileSeq!: number;
+}
+
+export class UploadCompleteBody implements UploadCompleteRequest {
+  @ApiProperty({ description: 'sha256 of the whole file, 64 hex digits' }) sha256!: string;
+  @ApiProperty({ description: 'size of the whole file in bytes; the parts held must make exactly this' })
+  size!: number;
 }
