@@ -121,6 +121,9 @@ export class UploadPartsService {
       // Parts that make a refused file would be refused again: drop them so the agent starts over.
       if (refusesTheBytes(err)) await this.removeParts(client, fileSeq, correlationId);
       throw err;
+    } finally {
+      // A refusal before the stream was read must not leave the inbox-store's response open.
+      content.destroy();
     }
     await this.removeParts(client, fileSeq, correlationId);
     return result;
@@ -135,19 +138,17 @@ export class UploadPartsService {
 }
 
 /**
- * Whether a failed completion says the held bytes themselves are wrong. A dependency down, a
- * stalled or interrupted internal read, or an internal error says nothing about them: the parts
- * stay, and the next attempt completes without sending them again.
+ * Failures that say nothing about the held bytes: a dependency down, a stalled or interrupted
+ * internal read, an internal error. The parts stay, and the next attempt completes without
+ * sending them again; any other refusal is about the bytes themselves.
  */
+const KEEPS_PARTS = new Set<ErrorCode>([
+  ErrorCode.DependencyUnavailable,
+  ErrorCode.Internal,
+  ErrorCode.UploadStalled,
+  ErrorCode.ValidationFailed,
+]);
+
 function refusesTheBytes(err: unknown): boolean {
-  if (!(err instanceof DomainError)) return false;
-  switch (err.code) {
-    case ErrorCode.DependencyUnavailable:
-    case ErrorCode.Internal:
-    case ErrorCode.UploadStalled:
-    case ErrorCode.ValidationFailed:
-      return false;
-    default:
-      return true;
-  }
+  return err instanceof DomainError && !KEEPS_PARTS.has(err.code);
 }
