@@ -207,4 +207,26 @@ describe('resumable upload', () => {
     expect(rows.rows).toEqual([{ sha256: sha(file), size: file.length }]);
     expect(await listKeys(world.s3, world.inboxBucket, `parts/${client}/`)).toEqual([]);
   });
+
+  it('answers the part routes only within a session', async () => {
+    const sha256 = 'ab'.repeat(32);
+    const base = `${world.stack.gatewayUrl}/v1/upload/1`;
+    const calls: Array<[string, RequestInit]> = [
+      [`${base}/parts`, { headers: { 'x-dx-sha256': sha256 } }],
+      [`${base}/parts/0`, { method: 'PUT', headers: { 'x-dx-sha256': sha256 }, body: Buffer.alloc(10) }],
+      [
+        `${base}/complete`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ sha256, size: 10 }),
+        },
+      ],
+    ];
+    for (const [url, init] of calls) {
+      const res = await fetch(url, init);
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ error: { code: 'SESSION_INVALID' } });
+    }
+  });
 });
