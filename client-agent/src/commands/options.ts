@@ -4,6 +4,7 @@ import { AgentError, AgentErrorCode } from '../errors';
 import { Io } from '../io';
 import { DEFAULT_MAX_PER_FILE } from '../outbox/outbox';
 import { CRASH_POINTS } from '../sync/crash-point';
+import { DEFAULT_UPLOAD_PART_BYTES } from '../sync/upload-parts';
 
 /** Every option can also come from the environment, so scripts and services need no arguments. */
 export const dirOption = () =>
@@ -55,6 +56,15 @@ export const maxPerFileOption = () =>
     .env('SYNC_AGENT_MAX_PER_FILE')
     .default(DEFAULT_MAX_PER_FILE)
     .argParser(positiveInt('--max-per-file'));
+
+export const uploadPartBytesOption = () =>
+  new Option(
+    '--upload-part-bytes <n>',
+    'files larger than this are uploaded in parts of this size; a cut connection resumes after the last part the server holds',
+  )
+    .env('SYNC_AGENT_UPLOAD_PART_BYTES')
+    .default(DEFAULT_UPLOAD_PART_BYTES)
+    .argParser(positiveInt('--upload-part-bytes'));
 
 export function positiveInt(name: string) {
   return (value: string): number => {

@@ -12,6 +12,7 @@ import {
   insecureHttpOption,
   jsonOption,
   maxPerFileOption,
+  uploadPartBytesOption,
   secretOption,
   secretStdinOption,
   serverOption,
@@ -28,6 +29,7 @@ interface SyncCommandOptions {
   json?: boolean;
   download: boolean;
   maxPerFile: number;
+  uploadPartBytes: number;
   extractTimeout: number;
   testCrash?: CrashPoint;
 }
@@ -60,6 +62,7 @@ export function registerSyncCommand(program: Command, io: Io): void {
     .addOption(insecureHttpOption())
     .option('--no-download', 'upload only')
     .addOption(maxPerFileOption())
+    .addOption(uploadPartBytesOption())
     .addOption(extractTimeoutOption())
     .addOption(jsonOption())
     .addOption(testCrashOption())
@@ -78,6 +81,7 @@ export function registerSyncCommand(program: Command, io: Io): void {
         upload: true,
         download: opts.download,
         maxPerFile: opts.maxPerFile,
+        uploadPartBytes: opts.uploadPartBytes,
         extractTimeoutMs: opts.extractTimeout * 1000,
         progress,
         crashAt: opts.testCrash,

@@ -16,6 +16,7 @@ import {
   insecureHttpOption,
   jsonOption,
   maxPerFileOption,
+  uploadPartBytesOption,
   positiveInt,
   secretOption,
   secretStdinOption,
@@ -33,6 +34,7 @@ interface WatchCommandOptions {
   quietPeriod: number;
   maxBackoff?: number;
   maxPerFile: number;
+  uploadPartBytes: number;
   extractTimeout: number;
 }
 
@@ -84,6 +86,7 @@ export function registerWatchCommand(program: Command, io: Io): void {
         .argParser(positiveInt('--max-backoff')),
     )
     .addOption(maxPerFileOption())
+    .addOption(uploadPartBytesOption())
     .addOption(extractTimeoutOption())
     .addOption(jsonOption())
     .action(async (opts: WatchCommandOptions, cmd: Command) => {
@@ -99,6 +102,7 @@ export function registerWatchCommand(program: Command, io: Io): void {
               upload: true,
               download: true,
               maxPerFile: opts.maxPerFile,
+              uploadPartBytes: opts.uploadPartBytes,
               extractTimeoutMs: opts.extractTimeout * 1000,
               // The status line is the progress here; notes would break it.
               progress: createProgress({ tty: false }),

@@ -12,6 +12,8 @@ import type {
   ErrorBody,
   OpenSessionRequest,
   OpenSessionResponse,
+  UploadCompleteRequest,
+  UploadPartsResponse,
   UploadResponse,
 } from '@outpost/contracts';
 import { CORRELATION_HEADER } from '@outpost/contracts';
@@ -106,6 +108,43 @@ export class GatewayClient {
     return (
       parseJson<UploadResponse>(res.body) ?? { status: res.status === 201 ? 'stored' : 'duplicate', fileSeq }
     );
+  }
+
+  /** How many of the file's first bytes the server holds from an upload in parts (0 for none). */
+  async uploadPartsReceived(fileSeq: number, sha256: string): Promise<number> {
+    const path = `v1/upload/${fileSeq}/parts`;
+    const res = await this.send('GET', path, undefined, { 'x-dx-sha256': sha256 });
+    if (res.status !== 200) throw this.failure('GET', path, res);
+    return parseJson<UploadPartsResponse>(res.body)?.receivedBytes ?? 0;
+  }
+
+  /** Sends `length` bytes of the file from `offset`; resolves with the bytes the server holds after it. */
+  async uploadPart(
+    fileSeq: number,
+    sha256: string,
+    file: string,
+    offset: number,
+    length: number,
+    onBytes: (n: number) => void,
+  ): Promise<number> {
+    const path = `v1/upload/${fileSeq}/parts/${offset}`;
+    const stream = fs.createReadStream(file, { start: offset, end: offset + length - 1 });
+    stream.on('data', (chunk) => onBytes(chunk.length));
+    const res = await this.send(
+      'PUT',
+      path,
+      { stream, length },
+      { 'content-type': 'application/octet-stream', 'x-dx-sha256': sha256 },
+    );
+    if (res.status !== 200) throw this.failure('PUT', path, res);
+    const received = parseJson<UploadPartsResponse>(res.body)?.receivedBytes;
+    return typeof received === 'number' ? received : offset;
+  }
+
+  /** Asks the server to check and store the file from the parts it holds. */
+  completeUpload(fileSeq: number, sha256: string, size: number): Promise<UploadResponse> {
+    const body: UploadCompleteRequest = { sha256, size };
+    return this.json<UploadResponse>('POST', `v1/upload/${fileSeq}/complete`, body, [201, 200]);
   }
 
   listDownloads(): Promise<DownloadListResponse> {

@@ -31,6 +31,8 @@ export interface SyncOptions {
   maxPerFile?: number;
   extractHooks?: ExtractHooks;
   crashAt?: CrashPoint;
+  /** Files larger than this go in parts that survive a cut connection (default 8 MiB). */
+  uploadPartBytes?: number;
 }
 
 export interface SyncSummary {
@@ -92,7 +94,10 @@ export async function runSync(cfg: SyncConfig, opts: SyncOptions): Promise<SyncS
       if (upgrade) summary.schemaUpgrade = upgrade;
       if (adoptServerPosition(store, paths.outbox, session)) await outbox.recover();
       if (opts.upload) {
-        const up = await uploadOutbox(client, outbox, cfg.client, opts.progress, opts.crashAt);
+        const up = await uploadOutbox(client, outbox, cfg.client, opts.progress, {
+          crashAt: opts.crashAt,
+          partBytes: opts.uploadPartBytes,
+        });
         summary.uploaded = { files: up.files, txns: up.txns, bytes: up.bytes };
         summary.alreadyOnServer = up.alreadyOnServer;
       }

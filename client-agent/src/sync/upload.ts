@@ -1,8 +1,10 @@
+import * as fs from 'node:fs';
 import { AgentError, AgentErrorCode } from '../errors';
 import { Outbox, outboxFileName } from '../outbox/outbox';
 import { SyncProgress } from '../progress/sync-progress';
 import { CrashPoint, crashNow } from './crash-point';
 import { GatewayClient } from './gateway-client';
+import { DEFAULT_UPLOAD_PART_BYTES, uploadInParts } from './upload-parts';
 
 export interface TransferTotals {
   files: number;
@@ -12,14 +14,15 @@ export interface TransferTotals {
 
 /**
  * Sends every waiting outbox file in seq order. A file the server already holds with the same sha256
- * (an earlier sync stopped after sending it) is recorded without sending it again.
+ * (an earlier sync stopped after sending it) is recorded without sending it again. A file larger
+ * than `partBytes` goes in parts, so a sync cut half way continues from the server's last part.
  */
 export async function uploadOutbox(
   client: GatewayClient,
   outbox: Outbox,
   clientName: string,
   progress: SyncProgress,
-  crashAt?: CrashPoint,
+  opts: { crashAt?: CrashPoint; partBytes?: number } = {},
 ): Promise<TransferTotals & { alreadyOnServer: number }> {
   const files = outbox.waitingFiles();
   const totals = { files: 0, txns: 0, bytes: 0, alreadyOnServer: 0 };
@@ -47,10 +50,14 @@ export async function uploadOutbox(
         { fileSeq: file.file_seq },
       );
     }
-    await client.upload(file.file_seq, outbox.filePath(file.file_seq), sha256, (n) =>
-      progress.bytes('upload', n),
-    );
-    if (crashAt === 'after-upload') crashNow();
+    const path = outbox.filePath(file.file_seq);
+    const size = fs.statSync(path).size;
+    const onBytes = (n: number) => progress.bytes('upload', n);
+    const partBytes = opts.partBytes ?? DEFAULT_UPLOAD_PART_BYTES;
+    if (size > partBytes)
+      await uploadInParts(client, { fileSeq: file.file_seq, file: path, sha256, size }, partBytes, onBytes);
+    else await client.upload(file.file_seq, path, sha256, onBytes);
+    if (opts.crashAt === 'after-upload') crashNow();
     outbox.markSent(file.file_seq);
     totals.files++;
     totals.txns += file.count;

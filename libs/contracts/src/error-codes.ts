@@ -35,6 +35,8 @@ export enum ErrorCode {
   UploadLimitExceeded = 'UPLOAD_LIMIT_EXCEEDED',
   /** The upload body stopped arriving for longer than UPLOAD_IDLE_TIMEOUT_MS. */
   UploadStalled = 'UPLOAD_STALLED',
+  /** A part of a resumable upload does not start where the server's bytes end, or the parts do not make the whole file. */
+  UploadOffsetMismatch = 'UPLOAD_OFFSET_MISMATCH',
   RouteNotFound = 'ROUTE_NOT_FOUND',
   DependencyUnavailable = 'DEPENDENCY_UNAVAILABLE',
   Internal = 'INTERNAL',

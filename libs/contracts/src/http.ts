@@ -74,6 +74,21 @@ export interface UploadResponse {
   fileSeq: number;
 }
 
+/**
+ * A resumable upload's progress: the server holds the file's first `receivedBytes` bytes as parts
+ * (for the whole file of this sha256); the next part starts there.
+ */
+export interface UploadPartsResponse {
+  fileSeq: number;
+  sha256: string;
+  receivedBytes: number;
+}
+/** Ends a resumable upload: the parts held must make exactly `size` bytes of this sha256. */
+export interface UploadCompleteRequest {
+  sha256: string;
+  size: number;
+}
+
 export interface OutboundFileView {
   fileSeq: number;
   kind: 'changes' | 'extract';

@@ -5,6 +5,9 @@ import {
   outboxBucket,
   outboxKey,
   padFileSeq,
+  partKey,
+  partOffsetOf,
+  partsPrefix,
   quarantineKey,
   stagingKey,
 } from './layout';
@@ -38,5 +41,20 @@ describe('object layout', () => {
   it('refuses a negative epoch and an odd upload id', () => {
     expect(() => outboxKey('a', -1, 1)).toThrow(RangeError);
     expect(() => stagingKey('a', 1, '../x')).toThrow(RangeError);
+  });
+
+  it('names a part by file, whole-file sha256 and offset, and reads the offset back', () => {
+    const sha = 'ab'.repeat(32);
+    const key = partKey('laptop-7', 5, sha, 65_536);
+    expect(key).toBe(`parts/laptop-7/000000000005/${sha}/000000000065536.part`);
+    expect(key.startsWith(partsPrefix('laptop-7', 5))).toBe(true);
+    expect(key.startsWith(partsPrefix('laptop-7'))).toBe(true);
+    expect(partOffsetOf(key)).toBe(65_536);
+    expect(partOffsetOf('staging/laptop-7/000000000005.x.dx')).toBeNull();
+  });
+
+  it('refuses a part with an odd sha256 or offset', () => {
+    expect(() => partKey('a', 1, '../x', 0)).toThrow(RangeError);
+    expect(() => partKey('a', 1, 'ab'.repeat(32), -1)).toThrow(RangeError);
   });
 });

@@ -40,6 +40,33 @@ export function stagingKey(client: string, fileSeq: number, uploadId: string): s
   return `staging/${checkClient(client)}/${padFileSeq(fileSeq)}.${uploadId}.dx`;
 }
 
+/**
+ * A part of a resumable upload, named by the whole file's sha256 and the part's byte offset, so a
+ * part can only ever be joined with parts of the same file. `parts/` is apart from `staging/`:
+ * parts live across requests (and agent restarts), staging objects within one request.
+ */
+export function partKey(client: string, fileSeq: number, sha256: string, offset: number): string {
+  if (!Number.isSafeInteger(offset) || offset < 0)
+    throw new RangeError(`Part offset must be a non-negative integer, got ${offset}`);
+  return `${partsPrefix(client, fileSeq, sha256)}${String(offset).padStart(15, '0')}.part`;
+}
+
+/** Every part of a client; with `fileSeq`, of that file; with `sha256` too, of that content. */
+export function partsPrefix(client: string, fileSeq?: number, sha256?: string): string {
+  let prefix = `parts/${checkClient(client)}/`;
+  if (fileSeq === undefined) return prefix;
+  prefix += `${padFileSeq(fileSeq)}/`;
+  if (sha256 === undefined) return prefix;
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new RangeError(`Invalid sha256 "${sha256}" in an object key`);
+  return `${prefix}${sha256}/`;
+}
+
+/** The byte offset a part key names, or null for a key that is not a part. */
+export function partOffsetOf(key: string): number | null {
+  const m = /\/(\d{15})\.part$/.exec(key);
+  return m ? Number(m[1]) : null;
+}
+
 export function outboxKey(client: string, epoch: number, fileSeq: number): string {
   if (!Number.isSafeInteger(epoch) || epoch < 0)
     throw new RangeError(`Epoch must be a non-negative integer, got ${epoch}`);

@@ -172,6 +172,16 @@ export class ObjectStore {
     await this.client.removeObject(bucket, key);
   }
 
+  /** Every object under `prefix` with its size. */
+  async listSizes(bucket: string, prefix: string): Promise<Array<{ key: string; size: number }>> {
+    const found: Array<{ key: string; size: number }> = [];
+    const stream = this.client.listObjectsV2(bucket, prefix, true);
+    for await (const item of stream as AsyncIterable<{ name?: string; size?: number }>) {
+      if (item.name) found.push({ key: item.name, size: item.size ?? 0 });
+    }
+    return found;
+  }
+
   async list(bucket: string, prefix: string): Promise<string[]> {
     const names: string[] = [];
     const stream = this.client.listObjectsV2(bucket, prefix, true);

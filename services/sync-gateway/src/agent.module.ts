@@ -17,6 +17,8 @@ import { SessionGuard } from './sessions/session.guard';
 import { SessionsController } from './sessions/sessions.controller';
 import { SessionsService } from './sessions/sessions.service';
 import { UploadController } from './upload/upload.controller';
+import { UploadPartsController } from './upload/upload-parts.controller';
+import { UploadPartsService } from './upload/upload-parts.service';
 import { UploadService } from './upload/upload.service';
 
 /** The agents' API on GATEWAY_PORT. */
@@ -29,6 +31,7 @@ export class AgentModule {
       controllers: [
         SessionsController,
         UploadController,
+        UploadPartsController,
         DownloadController,
         ConflictsController,
         InboxStateController,
@@ -38,6 +41,7 @@ export class AgentModule {
         ClientStateCache,
         SessionsService,
         UploadService,
+        UploadPartsService,
         DownloadService,
         OutboundRepository,
         ConflictsRepository,

@@ -18,6 +18,7 @@ describe('httpStatusOf', () => {
     [ErrorCode.UploadTooLarge, 413],
     [ErrorCode.UploadLimitExceeded, 422],
     [ErrorCode.UploadStalled, 408],
+    [ErrorCode.UploadOffsetMismatch, 409],
     [ErrorCode.DependencyUnavailable, 503],
     [ErrorCode.Internal, 500],
   ])('%s -> %d', (code, status) => {

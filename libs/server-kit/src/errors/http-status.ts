@@ -18,6 +18,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case ErrorCode.ClientExists:
     case ErrorCode.FileSeqTaken:
     case ErrorCode.FileSeqGap:
+    case ErrorCode.UploadOffsetMismatch:
     case ErrorCode.EpochMismatch:
     case ErrorCode.SchemaMismatch:
     case ErrorCode.SchemaTooOld:

@@ -60,6 +60,16 @@ export const syncMetrics = {
     labelNames: ['status'] as const,
     registers: [metricsRegistry],
   }),
+  uploadPartsStored: new Counter({
+    name: 'outpost_upload_parts_stored_total',
+    help: 'Parts of resumable uploads the server kept (a part cut on the way is not counted)',
+    registers: [metricsRegistry],
+  }),
+  uploadPartBytes: new Counter({
+    name: 'outpost_upload_part_bytes_total',
+    help: 'Bytes of the parts of resumable uploads the server kept',
+    registers: [metricsRegistry],
+  }),
   filesSent: new Counter({
     name: 'outpost_files_sent_total',
     help: 'DX files downloaded by agents',

@@ -5,6 +5,7 @@ import type {
   OpenSessionRequest,
   SchemaRef,
   SyncResult,
+  UploadCompleteRequest,
 } from '@outpost/contracts';
 import { DX_VERSION } from '@outpost/dx-format';
 import { Type } from 'class-transformer';
@@ -16,6 +17,7 @@ import {
   IsNotEmpty,
   IsOptional,
   IsString,
+  Matches,
   Min,
   ValidateNested,
 } from 'class-validator';
@@ -104,4 +106,19 @@ export class DownloadAckBody implements DownloadAckRequest {
   @IsInt({ message: 'upToFileSeq must be a non-negative integer' })
   @Min(0, { message: 'upToFileSeq must be a non-negative integer' })
   upToFileSeq!: number;
+}
+
+export class UploadCompleteBody implements UploadCompleteRequest {
+  @ApiProperty({ description: 'sha256 of the whole file, 64 hex digits' })
+  @IsString({ message: 'sha256 must be the 64-hex-digit sha256 of the file' })
+  @Matches(/^[0-9a-fA-F]{64}$/, { message: 'sha256 must be the 64-hex-digit sha256 of the file' })
+  sha256!: string;
+
+  @ApiProperty({
+    description: 'size of the whole file in bytes; the parts held must make exactly this',
+    minimum: 1,
+  })
+  @IsInt({ message: 'size must be a whole number of bytes, 1 or more' })
+  @Min(1, { message: 'size must be a whole number of bytes, 1 or more' })
+  size!: number;
 }

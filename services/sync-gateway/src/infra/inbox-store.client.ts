@@ -94,6 +94,56 @@ export class InboxStoreClient {
     return (await readJson(res, correlationId)) as { announced: boolean };
   }
 
+  /** How many of the file's first bytes the inbox-store holds as parts (all once the file is held). */
+  async partsReceived(
+    client: string,
+    fileSeq: number,
+    sha256: string,
+    correlationId: string,
+  ): Promise<number> {
+    const res = await this.send('GET', this.partsPath(client, fileSeq, sha256), correlationId);
+    return ((await readJson(res, correlationId)) as { receivedBytes: number }).receivedBytes;
+  }
+
+  /** Streams one part at `offset`; resolves with the bytes held after it. */
+  async putPart(
+    client: string,
+    fileSeq: number,
+    sha256: string,
+    offset: number,
+    partBytes: number,
+    body: Readable,
+    correlationId: string,
+  ): Promise<number> {
+    const res = await this.send(
+      'PUT',
+      `${this.partsPath(client, fileSeq, sha256)}/${offset}`,
+      correlationId,
+      {
+        headers: { 'content-type': 'application/octet-stream', 'x-dx-part-bytes': String(partBytes) },
+        body,
+      },
+    );
+    return ((await readJson(res, correlationId)) as { receivedBytes: number }).receivedBytes;
+  }
+
+  /** The held parts as one stream; a refusal comes back as the DomainError it was. */
+  async openParts(
+    client: string,
+    fileSeq: number,
+    sha256: string,
+    correlationId: string,
+  ): Promise<IncomingMessage> {
+    const res = await this.send('GET', `${this.partsPath(client, fileSeq, sha256)}/content`, correlationId);
+    if (res.statusCode !== 200) await readJson(res, correlationId);
+    return res;
+  }
+
+  async removeParts(client: string, fileSeq: number, correlationId: string): Promise<void> {
+    const res = await this.send('DELETE', `${this.inboxPath(client, fileSeq)}/parts`, correlationId);
+    await readJson(res, correlationId);
+  }
+
   /** The file held under (client, fileSeq), or null. */
   async head(client: string, fileSeq: number, correlationId: string): Promise<HeldFile | null> {
     const res = await this.send('HEAD', this.inboxPath(client, fileSeq), correlationId);
@@ -137,6 +187,10 @@ export class InboxStoreClient {
 
   private inboxPath(client: string, fileSeq: number): string {
     return `/internal/inbox/${encodeURIComponent(client)}/${fileSeq}`;
+  }
+
+  private partsPath(client: string, fileSeq: number, sha256: string): string {
+    return `${this.inboxPath(client, fileSeq)}/parts/${sha256}`;
   }
 
   /**

@@ -3,7 +3,10 @@ import { httpMetricsMiddleware, syncMetrics } from '@outpost/server-kit';
 /** The agents' routes, as the metrics name them. */
 function routeOf(method: string, path: string): string {
   if (method === 'POST' && path === '/v1/sessions') return 'session-open';
-  if (method === 'PUT' && path.startsWith('/v1/upload/')) return 'upload';
+  // A file in parts counts once, when it is completed; its parts have their own route.
+  if (method === 'PUT' && /^\/v1\/upload\/\d+$/.test(path)) return 'upload';
+  if (method === 'POST' && /^\/v1\/upload\/\d+\/complete$/.test(path)) return 'upload';
+  if (method === 'PUT' && /^\/v1\/upload\/\d+\/parts\/\d+$/.test(path)) return 'upload-part';
   if (method === 'GET' && /^\/v1\/download\/\d+$/.test(path)) return 'download';
   if (path.startsWith('/v1/')) return 'agent-other';
   if (path.startsWith('/admin/')) return 'admin';

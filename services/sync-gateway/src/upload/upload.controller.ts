@@ -1,13 +1,12 @@
 import { Controller, Head, Param, Put, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ErrorCode } from '@outpost/contracts';
-import { CorrelationId, DomainError } from '@outpost/server-kit';
+import { CorrelationId } from '@outpost/server-kit';
 import type { Request, Response } from 'express';
 import { InboxStoreClient } from '../infra/inbox-store.client';
 import { Session, SessionGuard } from '../sessions/session.guard';
 import type { SessionClaims } from '../sessions/session-token';
 import { UploadService } from './upload.service';
-import { parseFileSeqParam } from '../common/params';
+import { parseFileSeqParam, parseSha256 } from '../common/params';
 
 @Controller('v1/upload/:fileSeq')
 @ApiTags('upload')
@@ -28,13 +27,7 @@ export class UploadController {
     @Res() res: Response,
     @CorrelationId() correlationId: string,
   ) {
-    const sha256 = String(req.headers['x-dx-sha256'] ?? '').toLowerCase();
-    if (!/^[0-9a-f]{64}$/.test(sha256)) {
-      throw new DomainError(
-        ErrorCode.ValidationFailed,
-        'Header x-dx-sha256 must carry the sha256 (64 hex digits) of the file',
-      );
-    }
+    const sha256 = parseSha256(req.headers['x-dx-sha256']);
     const declared = req.headers['content-length'];
     const result = await this.uploads
       .upload(

@@ -46,6 +46,13 @@ export function parseRejectReason(value: unknown): string {
   return s;
 }
 
+/** A byte offset or length: files may pass 2^31 bytes, so the bound is the safe integers. */
+export function parseByteCount(value: unknown, what: string): number {
+  const n = typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n)) throw invalid(`${what} must be a byte count, got "${String(value)}"`);
+  return n;
+}
+
 export const parseFileSeq = (value: unknown): number => parseCount(value, 'fileSeq', 1);
 
 export function parseSha256(value: unknown, what = 'x-dx-sha256'): string {
