@@ -11,6 +11,7 @@ import {
   connectionOverrides,
   insecureHttpOption,
   jsonOption,
+  keepDaysOption,
   maxPerFileOption,
   secretOption,
   secretStdinOption,
@@ -28,6 +29,7 @@ interface SyncCommandOptions {
   json?: boolean;
   download: boolean;
   maxPerFile: number;
+  keepDays: number;
   extractTimeout: number;
   testCrash?: CrashPoint;
 }
@@ -60,6 +62,7 @@ export function registerSyncCommand(program: Command, io: Io): void {
     .addOption(insecureHttpOption())
     .option('--no-download', 'upload only')
     .addOption(maxPerFileOption())
+    .addOption(keepDaysOption())
     .addOption(extractTimeoutOption())
     .addOption(jsonOption())
     .addOption(testCrashOption())
@@ -78,6 +81,7 @@ export function registerSyncCommand(program: Command, io: Io): void {
         upload: true,
         download: opts.download,
         maxPerFile: opts.maxPerFile,
+        keepSentDays: opts.keepDays,
         extractTimeoutMs: opts.extractTimeout * 1000,
         progress,
         crashAt: opts.testCrash,

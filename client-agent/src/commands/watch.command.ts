@@ -15,6 +15,7 @@ import {
   connectionOverrides,
   insecureHttpOption,
   jsonOption,
+  keepDaysOption,
   maxPerFileOption,
   positiveInt,
   secretOption,
@@ -33,6 +34,7 @@ interface WatchCommandOptions {
   quietPeriod: number;
   maxBackoff?: number;
   maxPerFile: number;
+  keepDays: number;
   extractTimeout: number;
 }
 
@@ -84,6 +86,7 @@ export function registerWatchCommand(program: Command, io: Io): void {
         .argParser(positiveInt('--max-backoff')),
     )
     .addOption(maxPerFileOption())
+    .addOption(keepDaysOption())
     .addOption(extractTimeoutOption())
     .addOption(jsonOption())
     .action(async (opts: WatchCommandOptions, cmd: Command) => {
@@ -99,6 +102,7 @@ export function registerWatchCommand(program: Command, io: Io): void {
               upload: true,
               download: true,
               maxPerFile: opts.maxPerFile,
+              keepSentDays: opts.keepDays,
               extractTimeoutMs: opts.extractTimeout * 1000,
               // The status line is the progress here; notes would break it.
               progress: createProgress({ tty: false }),
