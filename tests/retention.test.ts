@@ -86,6 +86,12 @@ describe('retention', () => {
         `INSERT INTO sync_auth_audit (at, client_name, source_address, outcome, code)
          VALUES (now() - interval '1 day', 'nobody', '127.0.0.1', 'failed', 'CLIENT_AUTH_FAILED')`,
       );
+    // A witness younger than the entries the lagger needs: a pass that removes it ran when those
+    // entries were past the retention too (each pass prunes the log before the records).
+    await world.db.query(
+      `INSERT INTO sync_auth_audit (client_name, source_address, outcome, code)
+       VALUES ('witness', '127.0.0.1', 'failed', 'CLIENT_AUTH_FAILED')`,
+    );
 
     await waitFor(
       async () => {
