@@ -86,6 +86,19 @@ describe('retention', () => {
         `INSERT INTO sync_auth_audit (at, client_name, source_address, outcome, code)
          VALUES (now() - interval '1 day', 'nobody', '127.0.0.1', 'failed', 'CLIENT_AUTH_FAILED')`,
       );
+    // The lagger's files, all received a day ago: one quarantined and one received (waiting for
+    // the administrator and the applier) are never pruned, however old; only the newest is kept
+    // whatever its status.
+    for (const [fileSeq, status] of [
+      [1, 'quarantined'],
+      [2, 'received'],
+      [3, 'quarantined'],
+    ] as const)
+      await world.db.query(
+        `INSERT INTO sync_inbox_file (client, file_seq, object_key, sha256, size, txn_count, first_seq, last_seq, status, received_at)
+         VALUES ('lag-laptop', $1, $2, repeat('0', 64), 1, 1, $1, $1, $3, now() - interval '1 day')`,
+        [fileSeq, `quarantine/lag-laptop/${String(fileSeq).padStart(12, '0')}.dx`, status],
+      );
     // A witness younger than the entries the lagger needs: a pass that removes it ran when those
     // entries were past the retention too (each pass prunes the log before the records).
     await world.db.query(
@@ -131,6 +144,14 @@ describe('retention', () => {
     expect(Number(lagState.from_seq)).toBe(position);
     expect(lagState.pending).toBe(false);
 
+    const lagInbox = await world.db.query(
+      `SELECT file_seq, status FROM sync_inbox_file WHERE client = 'lag-laptop' ORDER BY file_seq`,
+    );
+    expect(lagInbox.rows).toEqual([
+      { file_seq: 1, status: 'quarantined' },
+      { file_seq: 2, status: 'received' },
+      { file_seq: 3, status: 'quarantined' },
+    ]);
     // ana's newest upload stays (the next file's number continues from it); file 1's bytes are gone.
     const anaInbox = await world.db.query(
       `SELECT file_seq FROM sync_inbox_file WHERE client = 'ana-laptop' ORDER BY file_seq`,
@@ -154,6 +175,13 @@ describe('retention', () => {
                                                        WHERE m.client = f.client AND m.epoch = f.epoch))`,
     );
     expect(oldDelivered.n).toBe(0);
+
+    // The router counts what it pruned, by kind.
+    const metrics = await (await fetch(world.stack.endpoints.router.metrics)).text();
+    for (const kind of ['log', 'conflict', 'refusal', 'auth_audit', 'inbox_file', 'outbound_file'])
+      expect(metrics).toMatch(
+        new RegExp(`^outpost_retention_pruned_total\\{[^}]*kind="${kind}"[^}]*\\} [1-9]`, 'm'),
+      );
   });
 
   it('re-extracts a laptop that has not downloaded for longer than the retention, keeping its unsent change', async () => {
