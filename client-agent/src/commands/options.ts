@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { readSecretLine } from '../config/read-secret';
 import { AgentError, AgentErrorCode } from '../errors';
 import { Io } from '../io';
-import { DEFAULT_MAX_PER_FILE } from '../outbox/outbox';
+import { DEFAULT_KEEP_DAYS, DEFAULT_MAX_PER_FILE } from '../outbox/outbox';
 import { CRASH_POINTS } from '../sync/crash-point';
 import { DEFAULT_UPLOAD_PART_BYTES } from '../sync/upload-parts';
 
@@ -65,6 +65,20 @@ export const uploadPartBytesOption = () =>
     .env('SYNC_AGENT_UPLOAD_PART_BYTES')
     .default(DEFAULT_UPLOAD_PART_BYTES)
     .argParser(positiveInt('--upload-part-bytes'));
+
+export const keepDaysOption = () =>
+  new Option(
+    '--keep-days <days>',
+    'days sent outbox files are kept after the server acknowledged them (0: remove at once)',
+  )
+    .env('SYNC_AGENT_KEEP_DAYS')
+    .default(DEFAULT_KEEP_DAYS)
+    .argParser((value: string): number => {
+      const n = Number(value);
+      if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+        throw new InvalidArgumentError(`--keep-days must be a number of days, 0 or more, not "${value}"`);
+      return n;
+    });
 
 export function positiveInt(name: string) {
   return (value: string): number => {

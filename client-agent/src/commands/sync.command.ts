@@ -11,6 +11,7 @@ import {
   connectionOverrides,
   insecureHttpOption,
   jsonOption,
+  keepDaysOption,
   maxPerFileOption,
   uploadPartBytesOption,
   secretOption,
@@ -30,6 +31,7 @@ interface SyncCommandOptions {
   download: boolean;
   maxPerFile: number;
   uploadPartBytes: number;
+  keepDays: number;
   extractTimeout: number;
   testCrash?: CrashPoint;
 }
@@ -63,6 +65,7 @@ export function registerSyncCommand(program: Command, io: Io): void {
     .option('--no-download', 'upload only')
     .addOption(maxPerFileOption())
     .addOption(uploadPartBytesOption())
+    .addOption(keepDaysOption())
     .addOption(extractTimeoutOption())
     .addOption(jsonOption())
     .addOption(testCrashOption())
@@ -82,6 +85,7 @@ export function registerSyncCommand(program: Command, io: Io): void {
         download: opts.download,
         maxPerFile: opts.maxPerFile,
         uploadPartBytes: opts.uploadPartBytes,
+        keepSentDays: opts.keepDays,
         extractTimeoutMs: opts.extractTimeout * 1000,
         progress,
         crashAt: opts.testCrash,

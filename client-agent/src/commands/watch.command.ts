@@ -15,6 +15,7 @@ import {
   connectionOverrides,
   insecureHttpOption,
   jsonOption,
+  keepDaysOption,
   maxPerFileOption,
   uploadPartBytesOption,
   positiveInt,
@@ -35,6 +36,7 @@ interface WatchCommandOptions {
   maxBackoff?: number;
   maxPerFile: number;
   uploadPartBytes: number;
+  keepDays: number;
   extractTimeout: number;
 }
 
@@ -87,6 +89,7 @@ export function registerWatchCommand(program: Command, io: Io): void {
     )
     .addOption(maxPerFileOption())
     .addOption(uploadPartBytesOption())
+    .addOption(keepDaysOption())
     .addOption(extractTimeoutOption())
     .addOption(jsonOption())
     .action(async (opts: WatchCommandOptions, cmd: Command) => {
@@ -103,6 +106,7 @@ export function registerWatchCommand(program: Command, io: Io): void {
               download: true,
               maxPerFile: opts.maxPerFile,
               uploadPartBytes: opts.uploadPartBytes,
+              keepSentDays: opts.keepDays,
               extractTimeoutMs: opts.extractTimeout * 1000,
               // The status line is the progress here; notes would break it.
               progress: createProgress({ tty: false }),

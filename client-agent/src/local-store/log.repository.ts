@@ -159,6 +159,13 @@ export class LogRepository {
       .run(sha256, bytes, fileSeq);
   }
 
+  /** Files the server acknowledged before `at` (ISO-8601, as `sent_at` is stored). */
+  sentBefore(at: string): OutboxFileRow[] {
+    return this.db
+      .prepare(`SELECT * FROM _outpost_file WHERE status = 'sent' AND sent_at < ? ORDER BY file_seq`)
+      .all(at) as OutboxFileRow[];
+  }
+
   markSent(fileSeq: number, at: string): void {
     this.db
       .prepare(`UPDATE _outpost_file SET status = 'sent', sent_at = ? WHERE file_seq = ?`)

@@ -156,3 +156,35 @@ describe('outbox extract', () => {
     expect(new LogRepository(folder.store).filesWithStatus('assigned', 'written')).toEqual([]);
   });
 });
+
+describe('outbox retention', () => {
+  let folder: ReturnType<typeof makeClientFolder>;
+  beforeEach(() => (folder = makeClientFolder()));
+  afterEach(() => folder.cleanup());
+
+  it('removes only sent files acknowledged before the cutoff; unsent and recently sent files stay', async () => {
+    const paths = agentPaths(folder.cfg.dir);
+    const outbox = new Outbox(folder.store, paths, folder.cfg.client);
+    for (let i = 0; i < 3; i++) {
+      runStatement(folder.store, `INSERT INTO account(name) VALUES ('account ${i}')`);
+      await outbox.extract();
+    }
+    outbox.markSent(1);
+    outbox.markSent(2);
+    // File 1 was acknowledged ten days ago, file 2 just now, file 3 never.
+    const tenDaysAgo = new Date(Date.now() - 10 * 86_400_000).toISOString();
+    folder.store.db.prepare(`UPDATE _outpost_file SET sent_at = ? WHERE file_seq = 1`).run(tenDaysAgo);
+    const weekAgo = new Date(Date.now() - 7 * 86_400_000);
+
+    expect(outbox.pruneSent(weekAgo)).toBe(1);
+    expect(fs.readdirSync(paths.sent).sort()).toEqual([outboxFileName(2)]);
+    expect(fs.readdirSync(paths.outbox).filter((n) => n.endsWith('.dx'))).toEqual([outboxFileName(3)]);
+    expect(outbox.waitingFiles().map((f) => f.file_seq)).toEqual([3]);
+
+    // Even a cutoff in the future never touches the file the server has not acknowledged.
+    expect(outbox.pruneSent(new Date(Date.now() + 86_400_000))).toBe(1);
+    expect(fs.readdirSync(paths.sent)).toEqual([]);
+    expect(fs.existsSync(outbox.filePath(3))).toBe(true);
+    expect(await outbox.recover()).toBe(0);
+  });
+});

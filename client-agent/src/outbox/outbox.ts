@@ -13,6 +13,9 @@ import { hashFile, writeFileAtomically } from './atomic-file';
  */
 export const DEFAULT_MAX_PER_FILE = 5000;
 
+/** Sent files are kept this long after the server acknowledged them, to inspect what went out. */
+export const DEFAULT_KEEP_DAYS = 7;
+
 /** Seams of an extract: the crash windows for tests, and progress for the CLI. */
 export interface ExtractHooks {
   /** After the file seqs are assigned and committed, before any file is written. */
@@ -197,6 +200,23 @@ export class Outbox {
     };
     this.hooks.written?.(info);
     return info;
+  }
+
+  /**
+   * Removes the copies of files the server acknowledged before `before`. Only `sent/` is
+   * touched and only for files recorded as sent: a file waiting in the outbox is the only copy
+   * of changes the server does not hold yet. The rows stay (they are small, and they tell a later
+   * session that this store has talked to the server).
+   */
+  pruneSent(before: Date): number {
+    let removed = 0;
+    for (const row of this.log.sentBefore(before.toISOString())) {
+      const file = path.join(this.dir.sent, outboxFileName(row.file_seq));
+      if (!fs.existsSync(file)) continue;
+      fs.rmSync(file, { force: true });
+      removed++;
+    }
+    return removed;
   }
 
   /** The server holds the file: record it, then move it out of the way (recover() finishes a stopped move). */

@@ -14,7 +14,7 @@ import { AgentError, AgentErrorCode } from '../errors';
 import { DownloadApplier } from '../local-store/download-applier';
 import { LocalStore, SchemaUpgrade, StateKey } from '../local-store/local-store';
 import { withLocalStore } from '../local-store/open-store';
-import { DEFAULT_MAX_PER_FILE, ExtractHooks, Outbox } from '../outbox/outbox';
+import { DEFAULT_KEEP_DAYS, DEFAULT_MAX_PER_FILE, ExtractHooks, Outbox } from '../outbox/outbox';
 import { SyncProgress } from '../progress/sync-progress';
 import { AGENT_VERSION } from '../version';
 import { CrashPoint } from './crash-point';
@@ -29,6 +29,8 @@ export interface SyncOptions {
   extractTimeoutMs: number;
   progress: SyncProgress;
   maxPerFile?: number;
+  /** Days sent outbox files are kept (default 7); pruned at the end of a successful sync. */
+  keepSentDays?: number;
   extractHooks?: ExtractHooks;
   crashAt?: CrashPoint;
   /** Files larger than this go in parts that survive a cut connection (default 8 MiB). */
@@ -58,6 +60,8 @@ export interface LastSync {
   uploadedFiles: number;
   downloadedFiles: number;
 }
+
+const DAY_MS = 86_400_000;
 
 const empty = (): TransferTotals => ({ files: 0, txns: 0, bytes: 0 });
 
@@ -119,6 +123,7 @@ export async function runSync(cfg: SyncConfig, opts: SyncOptions): Promise<SyncS
       await client.closeSession({ result });
       sessionOpen = false;
       recordLastSync(store, result);
+      outbox.pruneSent(new Date(Date.now() - (opts.keepSentDays ?? DEFAULT_KEEP_DAYS) * DAY_MS));
       summary.durationMs = Date.now() - started;
       return summary;
     } catch (err) {

@@ -15,15 +15,20 @@ import { LeaderLock } from './routing/leader-lock';
 import { RouteLoop } from './routing/route-loop';
 import { RouteRepository } from './routing/route.repository';
 import { RouterService } from './routing/router.service';
+import { RetentionLoop } from './retention/retention-loop';
+import { RetentionRepository } from './retention/retention.repository';
+import { RetentionService } from './retention/retention.service';
 
-/** Stops the loop (and with it the capture) before the pool they use is closed. */
+/** Stops the loops (and with them the capture) before the pool they use is closed. */
 class RouterLifecycle implements OnApplicationShutdown {
   constructor(
     @Inject(RouteLoop) private readonly loop: RouteLoop,
+    @Inject(RetentionLoop) private readonly retention: RetentionLoop,
     @Inject(RouterDatabase) private readonly db: RouterDatabase,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
+    await this.retention.stop();
     await this.loop.stop();
     await this.db.close();
   }
@@ -53,6 +58,9 @@ export class AppModule {
         CaptureRepository,
         CaptureService,
         RouteLoop,
+        RetentionRepository,
+        RetentionService,
+        RetentionLoop,
         RouterLifecycle,
       ],
     };

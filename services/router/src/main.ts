@@ -21,6 +21,7 @@ import { ObjectStore } from '@outpost/storage';
 import { AppModule } from './app.module';
 import { CaptureService } from './capture/capture.service';
 import { loadRouterConfig } from './config/router.config';
+import { RetentionLoop } from './retention/retention-loop';
 import { RouteLoop } from './routing/route-loop';
 
 async function main(): Promise<void> {
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   // The slot exists before the router says it is ready: every write after that is captured.
   await app.get(CaptureService).ensureSlot();
   app.get(RouteLoop).start();
+  app.get(RetentionLoop).start();
   const db = app.get(RouterDatabase);
   const amqp = new AmqpProbe(config.amqpUrl);
   health.dependOn(

@@ -12,6 +12,7 @@ import { LogicalCapture1760000002400 } from './1760000002400-logical-capture';
 import { SyncClientCredentialEpoch1760000009100 } from './1760000009100-sync-client-credential-epoch';
 import { SyncRefusal1760000002200 } from './1760000002200-sync-refusal';
 import { SyncAuthAudit1760000009300 } from './1760000009300-sync-auth-audit';
+import { RetentionIndexes1760000009500 } from './1760000009500-retention-indexes';
 
 /**
  * Every migration of the one server database. TypeORM runs them in the order of the 13-digit
@@ -32,4 +33,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   SyncClientCredentialEpoch1760000009100,
   SyncRefusal1760000002200,
   SyncAuthAudit1760000009300,
+  RetentionIndexes1760000009500,
 ];

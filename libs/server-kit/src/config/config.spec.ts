@@ -1,4 +1,15 @@
-import { ConfigError, credential, int, loadConfig, optionalStr, port, secret, str, url } from './config';
+import {
+  ConfigError,
+  credential,
+  decimal,
+  int,
+  loadConfig,
+  optionalStr,
+  port,
+  secret,
+  str,
+  url,
+} from './config';
 import { sharedVars } from './shared-vars';
 
 const STRONG = 'q3N8xV1rT6kW0pZ4mB7cY2hJ5sD9fL_a';
@@ -45,6 +56,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig(s, { N: '1.5', P: 'x', S: 'ab', U: 'nope' })).toThrow(
       /N: not an integer[\s\S]*P: not an integer[\s\S]*S: too short[\s\S]*U: not a URL/,
     );
+  });
+
+  it('reads decimals (a fraction of a day) and refuses words and out-of-range values', () => {
+    const s = { d: decimal('D', { description: 'd', min: 0, max: 10 }) };
+    expect(loadConfig(s, { D: '0.5' })).toEqual({ d: 0.5 });
+    expect(loadConfig(s, { D: '.25' })).toEqual({ d: 0.25 });
+    expect(() => loadConfig(s, { D: '1e3' })).toThrow(/D: not a number/);
+    expect(() => loadConfig(s, { D: '-1' })).toThrow(/D: -1 is below 0/);
+    expect(() => loadConfig(s, { D: '11' })).toThrow(/D: 11 is above 10/);
   });
 
   it('treats an empty value as unset', () => {

@@ -139,6 +139,22 @@ export function int(env: string, opts: Opts<number> & { min?: number; max?: numb
   };
 }
 
+/** A decimal number (a duration in days may be a fraction of one: tests use seconds' worth). */
+export function decimal(env: string, opts: Opts<number> & { min?: number; max?: number }): VarSpec<number> {
+  return {
+    env,
+    description: opts.description,
+    default: opts.default,
+    parse(raw) {
+      if (!/^-?(\d+(\.\d*)?|\.\d+)$/.test(raw)) throw new Error(`not a number: "${raw}"`);
+      const n = Number(raw);
+      if (opts.min !== undefined && n < opts.min) throw new Error(`${n} is below ${opts.min}`);
+      if (opts.max !== undefined && n > opts.max) throw new Error(`${n} is above ${opts.max}`);
+      return n;
+    },
+  };
+}
+
 /** A TCP port; 0 asks the OS for a free one (tests use it). */
 export function port(env: string, defaultPort: number, description: string): VarSpec<number> {
   return int(env, {

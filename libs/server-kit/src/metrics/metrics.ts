@@ -83,6 +83,16 @@ export const syncMetrics = {
   }),
 };
 
+/** What the router's retention removed (docs/architecture.md "Retention"). */
+export const retentionMetrics = {
+  pruned: new Counter({
+    name: 'outpost_retention_pruned_total',
+    help: 'Items removed by retention, by kind (log, conflict, refusal, auth_audit, inbox_file, outbound_file); reextract: clients given a snapshot instead',
+    labelNames: ['kind'] as const,
+    registers: [metricsRegistry],
+  }),
+};
+
 /** A gauge whose value is read when Prometheus scrapes (from the database, usually). */
 export function scrapedGauge<L extends string>(
   name: string,

@@ -1,5 +1,6 @@
 import { syncedSchemaVar } from '@outpost/server-db';
 import {
+  decimal,
   healthPortVar,
   int,
   loadConfig,
@@ -62,6 +63,39 @@ export const routerConfigSpec = {
     default: 5,
     min: 0,
     max: 1_000,
+  }),
+  // Retention (docs/architecture.md "Retention"): days may be fractions of a day; 0 keeps for ever.
+  retentionLogDays: decimal('RETENTION_LOG_DAYS', {
+    description:
+      'days a transaction log entry is kept once every active client passed it; a laptop that has not downloaded for this long is re-extracted (0: keep, no re-extract)',
+    default: 30,
+    min: 0,
+    max: 36_500,
+  }),
+  retentionRecordsDays: decimal('RETENTION_RECORDS_DAYS', {
+    description: 'days conflict, refusal and failed-sign-in records are kept (0: keep for ever)',
+    default: 90,
+    min: 0,
+    max: 36_500,
+  }),
+  retentionFilesDays: decimal('RETENTION_FILES_DAYS', {
+    description:
+      'days archived inbox files (applied, refused, rejected) and acknowledged or obsolete outbound files are kept (0: keep for ever)',
+    default: 14,
+    min: 0,
+    max: 36_500,
+  }),
+  retentionIntervalSeconds: int('RETENTION_INTERVAL_SECONDS', {
+    description: 'seconds between prune passes of the leading router (0: never prune)',
+    default: 3_600,
+    min: 0,
+    max: 604_800,
+  }),
+  retentionBatchRows: int('RETENTION_BATCH_ROWS', {
+    description: 'rows deleted per statement (and objects per batch) while pruning',
+    default: 1_000,
+    min: 1,
+    max: 100_000,
   }),
 } as const;
 
