@@ -3,7 +3,8 @@ import type { DxRow } from '@outpost/dx-format';
 import { CAPTURE_MESSAGE_PREFIX, type CaptureMessage, type TableDef } from '@outpost/schema';
 import { captureBarrier } from '@outpost/server-db';
 import { emitCaptureMessage } from './capture-message';
-import { businessKey, rowKey, type ConflictRecord, type ServerRow } from './chunk-resolver';
+import { rowKey, type ConflictRecord, type ServerRow } from './chunk-types';
+import { businessKey } from './duplicate-keys';
 import type { TableSql } from './table-sql';
 import type { Refusal } from './write-guard';
 

@@ -2,14 +2,14 @@ import type { DxRow } from '@outpost/dx-format';
 import type { TableDef } from '@outpost/schema';
 import type { ApplyRepository } from './apply.repository';
 import {
-  keyCandidates,
   rowKey,
   type ConflictRecord,
   type IndexedTxn,
   type RowOutcome,
   type RowValues,
   type ServerRow,
-} from './chunk-resolver';
+} from './chunk-types';
+import { keyCandidates } from './duplicate-keys';
 import type { TableSql } from './table-sql';
 
 /**

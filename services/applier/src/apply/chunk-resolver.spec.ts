@@ -1,7 +1,9 @@
 import type { DxUploadTransaction } from '@outpost/dx-format';
 import { defineSchema } from '@outpost/schema';
 import { ApplyRejection } from './apply-rejection';
-import { indexTxn, markDuplicateKeys, resolveChunk, rowKey, type ServerRow } from './chunk-resolver';
+import { resolveChunk } from './chunk-resolver';
+import { indexTxn, rowKey, type ServerRow } from './chunk-types';
+import { markDuplicateKeys } from './duplicate-keys';
 
 const schema = defineSchema({
   name: 'policies',

@@ -1,91 +1,16 @@
-import type { DxRow, DxUploadTransaction, DxValue } from '@outpost/dx-format';
-import {
-  ColumnValueError,
-  dxKey,
-  normalizeDx,
-  type ColumnDef,
-  type Schema,
-  type TableDef,
-} from '@outpost/schema';
+import type { DxRow, DxValue } from '@outpost/dx-format';
+import { ColumnValueError, dxKey, normalizeDx, type ColumnDef, type TableDef } from '@outpost/schema';
 import type { ConflictKind } from '@outpost/contracts';
 import { ApplyRejection, ApplyRejectionCode } from './apply-rejection';
 
-/** A synced row as the server holds it; values are normalised DX values of the business columns. */
-export interface ServerRow {
-  values: DxRow;
-  conflictOf: string | null;
-  version: number;
-  /** ISO UTC. */
-  updatedAt: string;
-}
-
-export interface RowValues {
-  values: DxRow;
-  conflictOf: string | null;
-  /** When the row last changed: the client's transaction time for a client's change, so latest-wins compares change times. */
-  changedAt: string;
-}
-
-/** One row the chunk touched: what the server held before the chunk and what it holds after. */
-export interface RowOutcome {
-  table: TableDef;
-  id: string;
-  before: ServerRow | null;
-  after: RowValues | null;
-  /** User of the last transaction that touched the row (the log's origin_user). */
-  user: string;
-  lastTxnIndex: number;
-  /** The client's copy differs from the outcome: send the row back to it too. */
-  echo: boolean;
-}
-
-export interface ConflictRecord {
-  kind: ConflictKind;
-  table: string;
-  rowId: string;
-  column: string | null;
-  serverValue: unknown;
-  clientValue: unknown;
-  serverAt: string | null;
-  /** The change time the laptop gave. */
-  clientAt: string;
-  /** The time latest-wins compared instead, when the laptop's was after the file's receipt. */
-  clientAtClamped: string | null;
-  policy: string;
-  winner: 'server' | 'client';
-}
-
-export interface IndexedTxn {
-  /** 0-based index in the file. */
-  index: number;
-  tx: DxUploadTransaction;
-  /**
-   * The change time the server trusts: the laptop's `at`, but never later than the server received
-   * the file, so a laptop clock set in the future cannot win latest-wins for ever.
-   */
-  at: string;
-}
-
-/** A transaction with its trusted change time (see IndexedTxn.at). */
-export function indexTxn(index: number, tx: DxUploadTransaction, receivedAt: Date): IndexedTxn {
-  const at = Date.parse(tx.at) > receivedAt.getTime() ? receivedAt.toISOString() : tx.at;
-  return { index, tx, at };
-}
-
-export interface ChunkContext {
-  schema: Schema;
-  client: string;
-  /** Server rows of the chunk's ids, keyed by rowKey(table, id). */
-  loaded: Map<string, ServerRow>;
-  /** For rows a delete may conflict on: origins of the latest changes, newest first (null = direct SQL). */
-  recentOrigins: Map<string, Array<string | null>>;
-  /** Last values of rows the server deleted, for tables whose delete policy resurrects. */
-  deleted?: Map<string, DxRow>;
-  /** Per table, columns a later schema version dropped: a change made before still names them; they are ignored. */
-  dropped?: ReadonlyMap<string, ReadonlySet<string>>;
-}
-
-export const rowKey = (table: string, id: string): string => `${table}\u0000${id}`;
+import {
+  type ChunkContext,
+  type ConflictRecord,
+  type IndexedTxn,
+  type RowOutcome,
+  type ServerRow,
+  rowKey,
+} from './chunk-types';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SYNC_MANAGED = new Set(['row_version', 'updated_at', 'sync_conflict_of']);
@@ -374,81 +299,4 @@ class TxnResolver {
     }
     return out;
   }
-}
-
-/** The business-key values of a row, or null when a key column is null (a unique index never matches nulls). */
-export function businessKey(table: TableDef, values: DxRow): string | null {
-  if (!table.uniqueKey) return null;
-  const parts: string[] = [];
-  for (const name of table.uniqueKey) {
-    const col = table.columns.find((c) => c.name === name) as ColumnDef;
-    const v = values[name];
-    if (v === null || v === undefined) return null;
-    parts.push(dxKey(col, v));
-  }
-  return parts.join('\u0001');
-}
-
-/** Rows whose business key is new or changed and not yet marked: they need a duplicate check. */
-export function keyCandidates(outcomes: RowOutcome[]): RowOutcome[] {
-  return outcomes.filter((o) => {
-    if (!o.table.uniqueKey || !o.after || o.after.conflictOf !== null) return false;
-    const key = businessKey(o.table, o.after.values);
-    if (key === null) return false;
-    return !o.before || o.before.conflictOf !== null || businessKey(o.table, o.before.values) !== key;
-  });
-}
-
-/**
- * Insert (or re-key) with a business key another row already holds: both rows are kept, the
- * incoming one is marked `sync_conflict_of` = the holder, so the partial unique index holds and a
- * person can merge them. `holders` maps table -> key -> id of unmarked server rows outside the chunk.
- */
-export function markDuplicateKeys(
-  outcomes: RowOutcome[],
-  holders: Map<string, Map<string, string>>,
-  txnAt: (index: number) => string,
-): ConflictRecord[] {
-  const conflicts: ConflictRecord[] = [];
-  const candidates = new Set(keyCandidates(outcomes));
-  const claims = new Map<string, Map<string, string>>();
-  const claimsOf = (table: string) => {
-    let m = claims.get(table);
-    if (!m) claims.set(table, (m = new Map(holders.get(table) ?? [])));
-    return m;
-  };
-  // Rows that keep the key they already held in the database keep their claim.
-  for (const o of outcomes) {
-    if (candidates.has(o) || !o.after || o.after.conflictOf !== null) continue;
-    const key = businessKey(o.table, o.after.values);
-    if (key !== null) claimsOf(o.table.name).set(key, o.id);
-  }
-  const ordered = [...candidates].sort((a, b) => a.lastTxnIndex - b.lastTxnIndex);
-  for (const o of ordered) {
-    const after = o.after as RowValues;
-    const key = businessKey(o.table, after.values) as string;
-    const tableClaims = claimsOf(o.table.name);
-    const holder = tableClaims.get(key);
-    if (holder === undefined || holder === o.id) {
-      tableClaims.set(key, o.id);
-      continue;
-    }
-    after.conflictOf = holder;
-    o.echo = true;
-    const keyValues = Object.fromEntries((o.table.uniqueKey ?? []).map((c) => [c, after.values[c]]));
-    conflicts.push({
-      kind: 'duplicate-key',
-      table: o.table.name,
-      rowId: o.id,
-      column: (o.table.uniqueKey ?? []).join(','),
-      serverValue: { id: holder, ...keyValues },
-      clientValue: { id: o.id, ...keyValues },
-      serverAt: null,
-      clientAt: txnAt(o.lastTxnIndex),
-      clientAtClamped: null,
-      policy: 'keep-both',
-      winner: 'server',
-    });
-  }
-  return conflicts;
 }

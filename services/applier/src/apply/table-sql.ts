@@ -7,7 +7,7 @@ import {
   type ColumnDef,
   type TableDef,
 } from '@outpost/schema';
-import type { RowValues, ServerRow } from './chunk-resolver';
+import type { RowValues, ServerRow } from './chunk-types';
 
 /** Array element type for unnest(): numeric(p,s)[] is just numeric[]. */
 function arrayType(col: ColumnDef): string {

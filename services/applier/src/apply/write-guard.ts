@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import { RefusalCode } from '@outpost/contracts';
 import type { Schema, TableDef, VisibilityPlan } from '@outpost/schema';
-import { rowKey, type IndexedTxn, type RowOutcome, type ServerRow } from './chunk-resolver';
+import { rowKey, type IndexedTxn, type RowOutcome, type ServerRow } from './chunk-types';
 
 /** One change of a file that is not applied, and why; recorded in sync_refusal. */
 export interface Refusal {
