@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { connect } from 'amqplib';
 import { Pool } from 'pg';
-import { DxWriter, type DxTransaction } from '@outpost/dx-format';
+import { DxWriter, uploadHeaderFor, type DxTransaction } from '@outpost/dx-format';
 import { captureBarrier } from '@outpost/server-db';
 import { freePorts, startStack, waitFor, type Stack } from '@outpost/test-support';
 
@@ -221,17 +221,7 @@ async function upload(
   firstSeq: number,
   txs: DxTransaction[],
 ): Promise<void> {
-  const writer = new DxWriter({
-    format: 'outpost-dx',
-    version: 1,
-    client: laptop.name,
-    fileSeq,
-    direction: 'upload',
-    firstSeq,
-    lastSeq: firstSeq + txs.length - 1,
-    count: txs.length,
-    createdAt: new Date().toISOString(),
-  });
+  const writer = new DxWriter(uploadHeaderFor(laptop.name, fileSeq, { firstSeq, count: txs.length }));
   const chunks: Buffer[] = [];
   writer.stream.on('data', (c: Buffer) => chunks.push(c));
   for (const tx of txs) await writer.write(tx);

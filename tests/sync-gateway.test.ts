@@ -6,7 +6,7 @@ import {
   type InboxFileView,
   type OpenSessionResponse,
 } from '@outpost/contracts';
-import { DxWriter, type DxHeader, type DxUploadTransaction } from '@outpost/dx-format';
+import { DxWriter, uploadHeaderFor, type DxUploadTransaction } from '@outpost/dx-format';
 import { inboxKey, ObjectStore } from '@outpost/storage';
 import { generateStackSecrets } from '@outpost/test-support';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
@@ -34,17 +34,7 @@ const {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 async function dxFile(client: string, fileSeq: number, firstSeq = 1, count = 2): Promise<Buffer> {
-  const header: DxHeader = {
-    format: 'outpost-dx',
-    version: 1,
-    client,
-    fileSeq,
-    direction: 'upload',
-    firstSeq,
-    lastSeq: firstSeq + count - 1,
-    count,
-    createdAt: new Date().toISOString(),
-  };
+  const header = uploadHeaderFor(client, fileSeq, { firstSeq, count });
   const writer = new DxWriter(header);
   const chunks: Buffer[] = [];
   writer.stream.on('data', (c: Buffer) => chunks.push(c));

@@ -8,7 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import amqp from 'amqplib';
-import { writeDxFile, type DxHeader, type DxTransaction } from '@outpost/dx-format';
+import { uploadHeaderFor, writeDxFile, type DxTransaction } from '@outpost/dx-format';
 import { captureBarrier } from '@outpost/server-db';
 import { waitFor } from '@outpost/test-support';
 import { admin, adminJson, agent } from './support/cli';
@@ -55,17 +55,7 @@ describe('upload faults', () => {
     txs: DxTransaction[],
   ): Promise<string> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'outpost-dx-'));
-    const header: DxHeader = {
-      format: 'outpost-dx',
-      version: 1,
-      client,
-      fileSeq,
-      direction: 'upload',
-      firstSeq,
-      lastSeq: firstSeq + txs.length - 1,
-      count: txs.length,
-      createdAt: new Date().toISOString(),
-    };
+    const header = uploadHeaderFor(client, fileSeq, { firstSeq, count: txs.length });
     const file = path.join(dir, `${fileSeq}.dx`);
     await writeDxFile(file, header, txs);
     return file;

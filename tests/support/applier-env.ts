@@ -6,6 +6,7 @@ import type * as Minio from 'minio';
 import { Pool, types } from 'pg';
 import {
   DxWriter,
+  uploadHeaderFor,
   type DxChange,
   type DxHeader,
   type DxRow,
@@ -155,20 +156,8 @@ export class ApplierEnv {
     txs: DxUploadTransaction[],
     header: Partial<DxHeader> = {},
   ): Promise<string> {
-    const first = txs[0]?.seq ?? 0;
-    const last = txs[txs.length - 1]?.seq ?? 0;
-    const writer = new DxWriter({
-      format: 'outpost-dx',
-      version: 1,
-      client,
-      fileSeq,
-      direction: 'upload',
-      firstSeq: first,
-      lastSeq: last,
-      count: txs.length,
-      createdAt: new Date().toISOString(),
-      ...header,
-    });
+    const fileHeader = uploadHeaderFor(client, fileSeq, txs, header);
+    const writer = new DxWriter(fileHeader);
     const chunks: Buffer[] = [];
     writer.stream.on('data', (c: Buffer) => chunks.push(c));
     for (const tx of txs) await writer.write(tx);
@@ -178,7 +167,7 @@ export class ApplierEnv {
     await this.db.query(
       `INSERT INTO sync_inbox_file (client, file_seq, object_key, sha256, size, txn_count, first_seq, last_seq)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [client, fileSeq, key, sha256, bytes, txs.length, first, last],
+      [client, fileSeq, key, sha256, bytes, txs.length, fileHeader.firstSeq, fileHeader.lastSeq],
     );
     return key;
   }

@@ -1,4 +1,4 @@
-import { DxWriter, type DxHeader, type DxLimits, type DxUploadTransaction } from '@outpost/dx-format';
+import { DxWriter, uploadHeaderFor, type DxLimits, type DxUploadTransaction } from '@outpost/dx-format';
 import { randomUUID } from 'node:crypto';
 
 export interface UploadFileOptions {
@@ -21,17 +21,7 @@ export async function uploadFile(
   options: UploadFileOptions = {},
 ): Promise<Buffer> {
   const { firstSeq = 1, count = 2, valueLength = 0, columns = 1 } = options;
-  const header: DxHeader = {
-    format: 'outpost-dx',
-    version: 1,
-    client,
-    fileSeq,
-    direction: 'upload',
-    firstSeq: count === 0 ? 0 : firstSeq,
-    lastSeq: count === 0 ? 0 : firstSeq + count - 1,
-    count,
-    createdAt: new Date().toISOString(),
-  };
+  const header = uploadHeaderFor(client, fileSeq, { firstSeq, count });
   const writer = new DxWriter(header, { limits: options.limits });
   const chunks: Buffer[] = [];
   writer.stream.on('data', (c: Buffer) => chunks.push(c));

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { OpenSessionResponse } from '@outpost/contracts';
-import { DX_FORMAT, DX_VERSION, DxWriter, type DxUploadTransaction } from '@outpost/dx-format';
+import { DxWriter, uploadHeaderFor, type DxUploadTransaction } from '@outpost/dx-format';
 
 /** The bytes of an upload file, built in memory. */
 export async function uploadFileBytes(
@@ -8,17 +8,7 @@ export async function uploadFileBytes(
   fileSeq: number,
   txs: DxUploadTransaction[],
 ): Promise<Buffer> {
-  const writer = new DxWriter({
-    format: DX_FORMAT,
-    version: DX_VERSION,
-    client,
-    fileSeq,
-    direction: 'upload',
-    firstSeq: txs[0]?.seq ?? 0,
-    lastSeq: txs[txs.length - 1]?.seq ?? 0,
-    count: txs.length,
-    createdAt: new Date().toISOString(),
-  });
+  const writer = new DxWriter(uploadHeaderFor(client, fileSeq, txs));
   const chunks: Buffer[] = [];
   writer.stream.on('data', (c: Buffer) => chunks.push(c));
   for (const tx of txs) await writer.write(tx);

@@ -21,3 +21,5 @@ export * from './writer';
 export * from './reader';
 export { inspectDx, formatHeader, formatTransaction, formatValue } from './inspect';
 export type { InspectOptions } from './inspect';
+export { uploadHeaderFor } from './header';
+export type { SeqSource } from './header';
