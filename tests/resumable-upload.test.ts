@@ -9,7 +9,8 @@ import { TcpProxy, waitFor } from '@outpost/test-support';
 import { agent, agentJson } from './support/cli';
 import { uploadFile } from './support/dx-files';
 import { exec } from './support/laptops';
-import { createWorld, listKeys, type World } from './support/world';
+import { createWorld, type World } from './support/world';
+import { listKeys } from './support/s3';
 
 const PART_BYTES = 16 * 1024;
 const ROWS = 1500;

@@ -13,7 +13,8 @@ import { waitFor } from '@outpost/test-support';
 import { adminJson } from './support/cli';
 import { exec, query, sync } from './support/laptops';
 import { checkAgainstOracle } from './support/oracle';
-import { createWorld, listKeys, type World } from './support/world';
+import { createWorld, type World } from './support/world';
+import { listKeys } from './support/s3';
 
 const RETENTION_SECONDS = 4;
 const days = (seconds: number) => (seconds / 86_400).toFixed(9);

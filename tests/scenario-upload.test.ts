@@ -9,7 +9,8 @@ import amqp from 'amqplib';
 import { waitFor } from '@outpost/test-support';
 import { agent, agentJson, adminJson } from './support/cli';
 import { exec, sync } from './support/laptops';
-import { createWorld, listKeys, type World } from './support/world';
+import { createWorld, type World } from './support/world';
+import { listKeys } from './support/s3';
 
 interface SyncSummary {
   uploaded: { files: number; txns: number };

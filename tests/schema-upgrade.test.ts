@@ -20,10 +20,10 @@ import {
 import { adminJson, agentJson } from './support/cli';
 import { exec, query, sync, syncUntil, type Rows } from './support/laptops';
 import { DxReader } from '@outpost/dx-format';
-import { listKeys, s3Client } from './support/world';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { listKeys, s3Client } from './support/s3';
 
 interface Status {
   schema: { name: string; version: number };

@@ -13,7 +13,8 @@ import { captureBarrier } from '@outpost/server-db';
 import { waitFor } from '@outpost/test-support';
 import { admin, adminJson, agent } from './support/cli';
 import { exec, sync } from './support/laptops';
-import { createWorld, listKeys, type World } from './support/world';
+import { createWorld, type World } from './support/world';
+import { listKeys } from './support/s3';
 
 describe('upload faults', () => {
   let world: World;

@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { REPO_ROOT } from '../support/front-services';
+import { stackObjectStore } from '../support/s3';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
@@ -57,13 +58,7 @@ describe('internal trust', () => {
     await db.connect();
     registry = rmqClient(stack.env.AMQP_URL, stack.queuePrefix, 'registryRpc');
     inboxRpc = rmqClient(stack.env.AMQP_URL, stack.queuePrefix, 'inboxStoreRpc');
-    store = ObjectStore.fromConfig({
-      s3Endpoint: stack.env.S3_ENDPOINT,
-      s3AccessKey: stack.env.S3_ACCESS_KEY,
-      s3SecretKey: stack.env.S3_SECRET_KEY,
-      s3Region: stack.env.S3_REGION,
-      s3BucketPrefix: stack.bucketPrefix,
-    });
+    store = stackObjectStore(stack);
   });
 
   afterAll(async () => {

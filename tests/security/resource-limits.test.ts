@@ -17,6 +17,7 @@ import { Client } from 'pg';
 import { adminJson } from '../support/cli';
 import { uploadFile } from '../support/dx-files';
 import { RawLaptop, uploadFileBytes } from '../support/raw-laptop';
+import { stackObjectStore } from '../support/s3';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const LIMITS = {
@@ -133,13 +134,7 @@ describe('resource limits', () => {
     stack = await startStack({ services: ['client-registry', 'inbox-store', 'sync-gateway'], env: LIMITS });
     db = new Client({ connectionString: stack.databaseUrl });
     await db.connect();
-    store = ObjectStore.fromConfig({
-      s3Endpoint: stack.env.S3_ENDPOINT,
-      s3AccessKey: stack.env.S3_ACCESS_KEY,
-      s3SecretKey: stack.env.S3_SECRET_KEY,
-      s3Region: stack.env.S3_REGION,
-      s3BucketPrefix: stack.bucketPrefix,
-    });
+    store = stackObjectStore(stack);
     amqp = await amqpConnect(stack.env.AMQP_URL);
     channel = await amqp.createChannel();
     await channel.assertQueue(queueName(stack.queuePrefix, 'dxInbox'), QUEUE_OPTIONS);

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { Client } from 'pg';
 import { launchService, type LaunchedService } from '../support/front-services';
 import { uploadFile } from '../support/dx-files';
+import { stackObjectStore } from '../support/s3';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -70,13 +71,7 @@ describe('revocation', () => {
     gateways = [stack.gatewayUrl, `http://127.0.0.1:${port}`];
     db = new Client({ connectionString: stack.databaseUrl });
     await db.connect();
-    store = ObjectStore.fromConfig({
-      s3Endpoint: stack.env.S3_ENDPOINT,
-      s3AccessKey: stack.env.S3_ACCESS_KEY,
-      s3SecretKey: stack.env.S3_SECRET_KEY,
-      s3Region: stack.env.S3_REGION,
-      s3BucketPrefix: stack.bucketPrefix,
-    });
+    store = stackObjectStore(stack);
   });
 
   afterAll(async () => {

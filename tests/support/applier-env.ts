@@ -21,7 +21,7 @@ import {
   waitFor,
   type TestDatabase,
 } from '@outpost/test-support';
-import { s3Client } from './world';
+import { s3Client } from './s3';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const APPLIER_MAIN = path.join(REPO_ROOT, 'services', 'applier', 'dist', 'main.js');

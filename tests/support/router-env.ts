@@ -5,6 +5,7 @@ import { DxReader, type DxHeader, type DxTransaction } from '@outpost/dx-format'
 import { CAPTURE_MESSAGE_PREFIX, type CaptureMessage } from '@outpost/schema';
 import { captureBarrier } from '@outpost/server-db';
 import { createTestDatabase, startStack, uniquePrefix, waitFor, type Stack } from '@outpost/test-support';
+import { s3Client } from './s3';
 
 export interface HandLogRow {
   table?: string;
@@ -246,17 +247,4 @@ export async function visibleRows(db: Pool, login: string): Promise<Map<string, 
     UNION ALL SELECT 'opportunity_team', id::text, row_version FROM opportunity_team WHERE opportunity_id IN (SELECT id FROM opp)`;
   const rows = (await db.query(sql, [login])).rows as Array<{ t: string; id: string; row_version: string }>;
   return new Map(rows.map((r) => [`${r.t}/${r.id}`, Number(r.row_version)]));
-}
-
-function s3Client(): Minio.Client {
-  const endpoint = new URL(process.env.S3_ENDPOINT as string);
-  return new Minio.Client({
-    endPoint: endpoint.hostname,
-    port: Number(endpoint.port || (endpoint.protocol === 'https:' ? 443 : 80)),
-    useSSL: endpoint.protocol === 'https:',
-    accessKey: process.env.S3_ACCESS_KEY as string,
-    secretKey: process.env.S3_SECRET_KEY as string,
-    region: process.env.S3_REGION ?? 'us-east-1',
-    pathStyle: true,
-  });
 }

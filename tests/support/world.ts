@@ -13,6 +13,7 @@ import {
   type StartStackOptions,
 } from '@outpost/test-support';
 import { adminJson, agentJson } from './cli';
+import { s3Client } from './s3';
 
 /**
  * One isolated world for an end-to-end test: its own database, queue prefix and buckets on the
@@ -111,31 +112,4 @@ export async function createWorld(
       rmSync(tmp, { recursive: true, force: true });
     },
   };
-}
-
-export function s3Client(): Minio.Client {
-  const endpoint = new URL(required('S3_ENDPOINT'));
-  return new Minio.Client({
-    endPoint: endpoint.hostname,
-    port: Number(endpoint.port || (endpoint.protocol === 'https:' ? 443 : 80)),
-    useSSL: endpoint.protocol === 'https:',
-    accessKey: required('S3_ACCESS_KEY'),
-    secretKey: required('S3_SECRET_KEY'),
-    region: process.env.S3_REGION ?? 'us-east-1',
-    pathStyle: true,
-  });
-}
-
-export async function listKeys(s3: Minio.Client, bucket: string, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const item of s3.listObjectsV2(bucket, prefix, true)) {
-    if ('name' in item && item.name) keys.push(item.name);
-  }
-  return keys.sort();
-}
-
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: the integration tests' global setup provides it`);
-  return value;
 }
