@@ -12,8 +12,8 @@ import type { StormLaptop } from '../support/storm';
  * - the server holds each of those files (same number, same sha256) as applied, the files' seq
  *   ranges tile 1..N without overlap, and the client's apply position is N;
  * - each sent insert and delete left a trace: a server log entry of that client on the row, a conflict record
- *   of the client's file on the row, a refusal of that transaction seq, or (for a row the laptop
- *   deleted) the row's absence;
+ *   of the client's file on the row, a refusal of that transaction seq, or (for a delete, or an
+ *   insert the laptop deleted again) the row's deletion on the server;
  * - no row carries more of the client's changes in the server log than the laptop sent for it (a
  *   file or transaction applied twice would log its changes twice).
  */
@@ -126,16 +126,23 @@ export async function exactlyOnce(db: Pool, laptop: StormLaptop): Promise<Exactl
     if (!traced && tx.op !== 'update')
       untraced.push({ seq: tx.seq, op: tx.op, table: tx.table, id: tx.id.toLowerCase() });
   }
-  // A change with no trace is still done when the laptop deleted its row and the row is gone: the
-  // applier writes nothing for an insert and delete in one file, or a delete of a row already gone.
+  // A change with no trace of its own is still done when the row was deleted: a delete of a row
+  // someone else deleted first writes nothing (the row may have come back since, by another
+  // laptop's update of a resurrectable row), nor does an insert deleted again in the same file.
   const deletedHere = new Set(
     txs.filter(({ tx }) => tx.op === 'delete').map(({ tx }) => `${tx.table}|${tx.id.toLowerCase()}`),
   );
   for (const u of untraced) {
-    const gone =
-      deletedHere.has(`${u.table}|${u.id}`) &&
-      (await db.query(`SELECT 1 FROM "${u.table}" WHERE id = $1`, [u.id])).rowCount === 0;
-    if (!gone) lost.push(`seq ${u.seq} (${u.op} ${u.table} ${u.id}) left no trace on the server`);
+    const deletedOnServer =
+      (
+        await db.query(`SELECT 1 FROM sync_txn_log WHERE table_name = $1 AND row_id = $2 AND op = 'delete'`, [
+          u.table,
+          u.id,
+        ])
+      ).rowCount! > 0;
+    const gone = (await db.query(`SELECT 1 FROM "${u.table}" WHERE id = $1`, [u.id])).rowCount === 0;
+    const done = u.op === 'delete' ? deletedOnServer || gone : deletedHere.has(`${u.table}|${u.id}`) && gone;
+    if (!done) lost.push(`seq ${u.seq} (${u.op} ${u.table} ${u.id}) left no trace on the server`);
   }
   for (const [row, n] of logged) {
     const sent = sentPerRow.get(row) ?? 0;
