@@ -61,6 +61,8 @@ describe(`fault suite (${label})`, () => {
   let world: FaultWorld;
   let root: string;
   let logDir: string;
+  /** The service logs are kept for a failed run's post-mortem, removed after a passing one. */
+  let passed = false;
   let injector: FaultInjector;
   const laptops: StormLaptop[] = [];
   /** Changes and sync orders; faults draw from their own stream, so timing never shifts the changes. */
@@ -68,6 +70,8 @@ describe(`fault suite (${label})`, () => {
   const faultRand = seededRandom(SEED ^ 0xfa17);
   const tally = { syncs: 0, failedSyncs: 0, agentKills: 0, changes: 0 };
   const failures = new Map<string, number>();
+  /** While the fault loop runs (it stops when the storm ends, or when a fault cannot be put back). */
+  let faulting = true;
 
   beforeAll(async () => {
     console.log(`fault suite ${label} (replay with OUTPOST_FAULTS_SEED=${SEED})`);
@@ -85,13 +89,13 @@ describe(`fault suite (${label})`, () => {
   afterAll(async () => {
     await world?.close();
     if (root) rmSync(root, { recursive: true, force: true });
+    if (passed && logDir) rmSync(logDir, { recursive: true, force: true });
   });
 
   it(
     'nothing lost, nothing doubled, no laptop stuck, every laptop what its user may see',
     async () => {
       const started = Date.now();
-      let faulting = true;
       const faults = (async () => {
         const next = faultDeck(faultRand, faultKinds());
         while (faulting) {
@@ -99,7 +103,7 @@ describe(`fault suite (${label})`, () => {
           await injector.reviveCrashed();
           await delay(200 + Math.floor(faultRand() * 1_300));
         }
-      })();
+      })().finally(() => (faulting = false));
       try {
         await storm();
       } finally {
@@ -169,6 +173,7 @@ describe(`fault suite (${label})`, () => {
       // A service that exited was started again so the other checks could run; the exit itself fails.
       if (injector.exitNotes.length > 0) console.log(`service exits:\n${injector.exitNotes.join('\n\n')}`);
       expect({ seed: SEED, exits: injector.exitNotes }).toEqual({ seed: SEED, exits: [] });
+      passed = true;
     },
     TIMEOUT_MS,
   );
@@ -181,7 +186,10 @@ describe(`fault suite (${label})`, () => {
   async function storm(): Promise<void> {
     const serials = laptops.map(() => 0);
     const allKinds = () => faultKinds().every((k) => (injector.counts.get(k) ?? 0) > 0);
-    for (let round = 0; round < ROUNDS || !allKinds() || tally.agentKills === 0; round += 1) {
+    // Bounded: a run whose faults never all came up fails on the "every kind" check, not on its timeout.
+    const more = (round: number) =>
+      faulting && round < ROUNDS + 200 && (!allKinds() || tally.agentKills === 0);
+    for (let round = 0; round < ROUNDS || more(round); round += 1) {
       if (round < ROUNDS) {
         const share = Math.floor(CHANGES / ROUNDS) + (round < CHANGES % ROUNDS ? 1 : 0);
         const counts = laptops.map(() => 0);

@@ -66,14 +66,18 @@ export class FaultInjector {
     const hold = () => delay(300 + Math.floor(this.rand() * 2_200));
     this.count(kind);
     this.last = kind;
-    if (kind.startsWith('kill ')) {
-      const service = kind.slice('kill '.length) as ServerService;
-      await stack.kill(service);
-      await hold();
-      await stack.startService(service);
-      return;
-    }
     switch (kind) {
+      case 'kill client-registry':
+      case 'kill inbox-store':
+      case 'kill applier':
+      case 'kill router':
+      case 'kill sync-gateway': {
+        const service = kind.slice('kill '.length) as ServerService;
+        await stack.kill(service);
+        await hold();
+        await stack.startService(service);
+        return;
+      }
       case 'gateway cut':
       case 'postgres cut':
       case 'rabbitmq cut': {
