@@ -16,17 +16,23 @@
  * size (OUTPOST_STORM_TIMEOUT_MS overrides it). Replay a failure with OUTPOST_STORM_SEED=<the
  * printed seed>: the same changes and sync orders; the server's asynchronous timing may differ.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AgentStatus, SyncSummary } from '@outpost/client-agent';
-import { readDxFile, type DxTransaction, type DxValue } from '@outpost/dx-format';
-import { dxKey, salesSchema } from '@outpost/schema';
-import { captureBarrier } from '@outpost/server-db';
-import { waitFor } from '@outpost/test-support';
-import { checkAgainstOracle, serverRowsFor, type OracleDifference, type RowKeys } from './support/oracle';
+import type { SyncSummary } from '@outpost/client-agent';
+import { salesSchema } from '@outpost/schema';
+import { checkAgainstOracle, type OracleDifference } from './support/oracle';
 import { seededRandom, StormLaptop } from './support/storm';
-import { makeChange, STAGES, type ChangeKind } from './support/storm-changes';
+import {
+  hasRefusalTable,
+  NOTHING_WAITS,
+  seedServer,
+  sentTransactions,
+  serverQuiet,
+  untracedValues,
+  waitsOf,
+} from './support/storm-checks';
+import { makeChange, type ChangeKind } from './support/storm-changes';
 import { createWorld, type World } from './support/world';
 
 const size = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -58,7 +64,7 @@ describe(`convergence storm (${label})`, () => {
     console.log(`storm ${label} (replay with OUTPOST_STORM_SEED=${SEED})`);
     world = await createWorld();
     root = mkdtempSync(path.join(os.tmpdir(), 'outpost-storm-'));
-    await seedServer(world);
+    await seedServer(world.db, SEED, MANAGER, REPS);
     for (let i = 0; i < LAPTOPS; i += 1) {
       laptops.push(await StormLaptop.create(world.stack, root, `storm-${i}`, laptopUser(i)));
     }
@@ -80,10 +86,10 @@ describe(`convergence storm (${label})`, () => {
       const conflicts = await countBy(
         `SELECT kind AS k, count(*)::int AS n FROM sync_conflict GROUP BY kind`,
       );
-      const refusals = (await refusalTable())
+      const refusals = (await hasRefusalTable(world.db))
         ? await countBy(`SELECT code AS k, count(*)::int AS n FROM sync_refusal GROUP BY code`)
         : {};
-      const sent = await sentTransactions();
+      const sent = (await sentTransactions(laptops)).map((s) => s.tx);
       console.log(
         `storm ${label}: ${seconds} s (${passes} settling passes); ${sent.length} transactions sent; ` +
           `changes ${JSON.stringify(Object.fromEntries(made))}; conflicts ${JSON.stringify(conflicts)}; ` +
@@ -94,10 +100,10 @@ describe(`convergence storm (${label})`, () => {
 
       for (const laptop of laptops) {
         const status = await laptop.status();
-        expect({ laptop: laptop.name, seed: SEED, waits: waits(status) }).toEqual({
+        expect({ laptop: laptop.name, seed: SEED, waits: waitsOf(status) }).toEqual({
           laptop: laptop.name,
           seed: SEED,
-          waits: { waitingFor: [], pendingTransactions: 0, outboxFiles: 0, awaitingConfirmation: 0 },
+          waits: NOTHING_WAITS,
         });
       }
 
@@ -114,7 +120,7 @@ describe(`convergence storm (${label})`, () => {
         });
       }
 
-      const untraced = await untracedValues(sent);
+      const untraced = await untracedValues(world.db, sent);
       expect({ seed: SEED, untraced: untraced.slice(0, 10), count: untraced.length }).toEqual({
         seed: SEED,
         untraced: [],
@@ -165,103 +171,11 @@ describe(`convergence storm (${label})`, () => {
   async function settle(): Promise<number> {
     for (let pass = 1; pass <= 8; pass += 1) {
       const summaries = await inParallel(laptops, (laptop) => laptop.sync());
-      await quiet();
+      await serverQuiet(world.db, DRAIN_MS, `seed ${SEED}`);
       const moved = summaries.some((s: SyncSummary) => s.uploaded.files > 0 || s.downloaded.files > 0);
       if (!moved && pass > 1) return pass;
     }
     throw new Error(`laptops still moving files after 8 settling passes (seed ${SEED})`);
-  }
-
-  /** The server has applied every received file and routed every log entry. */
-  async function quiet(): Promise<void> {
-    await waitFor(
-      async () =>
-        (await world.db.query(`SELECT 1 FROM sync_inbox_file WHERE status = 'received'`)).rowCount === 0,
-      { timeoutMs: DRAIN_MS, description: `every received file applied (seed ${SEED})` },
-    );
-    expect(await captureBarrier(world.db, { timeoutMs: DRAIN_MS })).toBe(true);
-    await waitFor(
-      async () => {
-        const r = await world.db.query(
-          `SELECT (SELECT count(*) FROM sync_inbox_file WHERE status = 'received')::int AS pending,
-                  (SELECT count(*) FROM sync_inbox_file WHERE status = 'quarantined')::int AS quarantined,
-                  (SELECT coalesce(max(seq), 0) FROM sync_txn_log)::bigint AS head,
-                  (SELECT coalesce(max(last_seq), 0) FROM sync_router_watermark)::bigint AS routed`,
-        );
-        const s = r.rows[0];
-        if (s.quarantined > 0) throw new Error(`a file was quarantined (seed ${SEED})`);
-        return s.pending === 0 && Number(s.routed) >= Number(s.head);
-      },
-      { timeoutMs: DRAIN_MS, description: `server quiet (seed ${SEED})` },
-    );
-  }
-
-  async function sentTransactions(): Promise<DxTransaction[]> {
-    const out: DxTransaction[] = [];
-    for (const laptop of laptops) {
-      const sentDir = path.join(laptop.cfg.dir, 'outbox', 'sent');
-      for (const file of readdirSync(sentDir)
-        .filter((f) => f.endsWith('.dx'))
-        .sort()) {
-        for await (const tx of readDxFile(path.join(sentDir, file))) out.push(tx);
-      }
-    }
-    return out;
-  }
-
-  /**
-   * Sent values the server does not hold and nothing accounts for. A value is accounted for when
-   * the server holds it, a later sent change replaced it having seen it (its `old`), its row is in
-   * the conflict or refusal record, or its row was deleted by a laptop.
-   */
-  async function untracedValues(sent: DxTransaction[]): Promise<string[]> {
-    const server = await allServerRows();
-    const columnOf = (table: string, name: string) =>
-      salesSchema.table(table)!.allColumns.find((c) => c.name === name)!;
-    const key = (table: string, name: string, v: DxValue) => dxKey(columnOf(table, name), v);
-    const rowKey = (table: string, id: string) => `${table}|${id.toLowerCase()}`;
-    const replaced = new Set<string>();
-    const deleted = new Set<string>();
-    for (const tx of sent) {
-      if (tx.op === 'update') {
-        for (const [name, change] of Object.entries(tx.changes))
-          replaced.add(`${rowKey(tx.table, tx.id)}|${name}|${key(tx.table, name, change.old)}`);
-      }
-      if (tx.op === 'delete') deleted.add(rowKey(tx.table, tx.id));
-    }
-    const onRecord = new Set<string>(
-      (await world.db.query(`SELECT table_name, row_id::text AS row_id FROM sync_conflict`)).rows.map((r) =>
-        rowKey(r.table_name, r.row_id),
-      ),
-    );
-    if (await refusalTable()) {
-      for (const r of (await world.db.query(`SELECT table_name, row_id FROM sync_refusal`)).rows)
-        onRecord.add(rowKey(r.table_name, r.row_id));
-    }
-    const untraced: string[] = [];
-    const check = (table: string, id: string, name: string, v: DxValue) => {
-      const row = rowKey(table, id);
-      const k = key(table, name, v);
-      const held = server.get(table)?.get(id.toLowerCase());
-      if (held?.[name] === k) return;
-      if (replaced.has(`${row}|${name}|${k}`) || onRecord.has(row)) return;
-      if (!held && deleted.has(row)) return;
-      untraced.push(`${table} ${id} ${name} = ${k} (server: ${held ? held[name] : 'no row'})`);
-    };
-    const business = (table: string) => new Set(salesSchema.table(table)!.columns.map((c) => c.name));
-    for (const tx of sent) {
-      if (tx.op === 'insert') {
-        for (const [name, v] of Object.entries(tx.row))
-          if (name !== 'id' && business(tx.table).has(name)) check(tx.table, tx.id, name, v);
-      } else if (tx.op === 'update') {
-        for (const [name, change] of Object.entries(tx.changes)) check(tx.table, tx.id, name, change.new);
-      } else if (tx.op === 'delete') {
-        const row = rowKey(tx.table, tx.id);
-        if (server.get(tx.table)?.has(tx.id.toLowerCase()) && !onRecord.has(row))
-          untraced.push(`${tx.table} ${tx.id} delete (the row is on the server)`);
-      }
-    }
-    return untraced;
   }
 
   /**
@@ -296,16 +210,6 @@ describe(`convergence storm (${label})`, () => {
     return { ...d, history };
   }
 
-  /** Every row on the server, whoever sees it. */
-  async function allServerRows(): Promise<RowKeys> {
-    return serverRowsFor(world.db, salesSchema, null);
-  }
-
-  async function refusalTable(): Promise<boolean> {
-    return (await world.db.query(`SELECT to_regclass('sync_refusal') IS NOT NULL AS present`)).rows[0]
-      .present;
-  }
-
   async function countBy(sql: string): Promise<Record<string, number>> {
     return Object.fromEntries((await world.db.query(sql)).rows.map((r) => [r.k, r.n]));
   }
@@ -327,57 +231,3 @@ describe(`convergence storm (${label})`, () => {
     return results;
   }
 });
-
-function waits(s: AgentStatus) {
-  return {
-    waitingFor: s.waitingFor,
-    pendingTransactions: s.pendingTransactions,
-    outboxFiles: s.outboxFiles,
-    awaitingConfirmation: s.awaitingConfirmation,
-  };
-}
-
-/**
- * The server's starting data: every rep owns accounts, the manager owns the shared ones and is on
- * every opportunity's team; each opportunity's team also holds another rep, so reps' visibility
- * overlaps through shared accounts and teams.
- */
-async function seedServer(world: World): Promise<void> {
-  const rand = seededRandom(SEED ^ 0x5eed);
-  const accounts: string[] = [];
-  const addAccount = async (name: string, owner: string) => {
-    const r = await world.db.query(
-      `INSERT INTO account (id, name, owner_login) VALUES (gen_random_uuid(), $1, $2) RETURNING id::text`,
-      [name, owner],
-    );
-    accounts.push(r.rows[0].id);
-  };
-  for (let i = 0; i < Math.max(4, REPS.length); i += 1) await addAccount(`Shared account ${i}`, MANAGER);
-  for (const rep of REPS) for (let i = 0; i < 3; i += 1) await addAccount(`${rep} account ${i}`, rep);
-  for (const account of accounts) {
-    for (let i = 0; i < 2; i += 1) {
-      await world.db.query(
-        `INSERT INTO contact (id, account_id, first_name, last_name, email)
-         VALUES (gen_random_uuid(), $1, $2, $3, NULL)`,
-        [account, `First ${i}`, `Last ${account.slice(0, 8)} ${i}`],
-      );
-    }
-  }
-  for (const [r, rep] of REPS.entries()) {
-    for (let i = 0; i < 2; i += 1) {
-      const account = accounts[Math.floor(rand() * accounts.length)];
-      const opp = await world.db.query(
-        `INSERT INTO opportunity (id, account_id, name, stage, amount, close_date, owner_login)
-         VALUES (gen_random_uuid(), $1, $2, $3, 1000.00, '2027-06-30', $4) RETURNING id::text`,
-        [account, `${rep} deal ${i}`, STAGES[i % STAGES.length], rep],
-      );
-      const colleague = REPS[(r + 1 + i) % REPS.length];
-      for (const member of [MANAGER, colleague]) {
-        await world.db.query(
-          `INSERT INTO opportunity_team (id, opportunity_id, user_login) VALUES (gen_random_uuid(), $1, $2)`,
-          [opp.rows[0].id, member],
-        );
-      }
-    }
-  }
-}

@@ -31,14 +31,12 @@ async function bootstrap(): Promise<void> {
   initMetrics('applier');
   const health = await startHealthServer(config.healthPort);
   await migrate(config.databaseUrl, config.schema);
-  const base = rmqServerOptions(config.amqpUrl, config.queuePrefix, 'dxInbox', config.prefetch);
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(
     withLogging('applier', AppModule.forRoot(config)),
     {
-      ...base,
-      bufferLogs: true,
       // Acked by hand once the work is committed, so a crash redelivers the wake-up.
-      options: { ...base.options, noAck: false },
+      ...rmqServerOptions(config.amqpUrl, config.queuePrefix, 'dxInbox', config.prefetch, { noAck: false }),
+      bufferLogs: true,
     },
   );
   useServiceLogger(app);

@@ -1,5 +1,6 @@
-import { ClientProxy, ClientProxyFactory, RmqOptions, Transport } from '@nestjs/microservices';
+import { ClientProxy, ClientProxyFactory, CustomStrategy, Transport } from '@nestjs/microservices';
 import { queueName, type QueueKey } from '@outpost/contracts';
+import { ReplySafeServerRmq } from './reply-safe-server-rmq';
 
 /** Every side asserts queues with the same arguments, or RabbitMQ refuses with PRECONDITION_FAILED. */
 export const QUEUE_OPTIONS = { durable: true } as const;
@@ -11,21 +12,26 @@ export const QUEUE_OPTIONS = { durable: true } as const;
  */
 const SOCKET_OPTIONS = { reconnectTimeInSeconds: 1, heartbeatIntervalInSeconds: 5 };
 
+/**
+ * The RabbitMQ server of a service: Nest's, with replies that cannot be sent logged instead of
+ * ending the process (ReplySafeServerRmq). `noAck: false` when handlers ack by hand.
+ */
 export function rmqServerOptions(
   amqpUrl: string,
   prefix: string,
   key: QueueKey,
   prefetchCount = 8,
-): RmqOptions {
+  extra: { noAck?: boolean } = {},
+): CustomStrategy {
   return {
-    transport: Transport.RMQ,
-    options: {
+    strategy: new ReplySafeServerRmq({
       urls: [amqpUrl],
       queue: queueName(prefix, key),
       queueOptions: QUEUE_OPTIONS,
       prefetchCount,
       socketOptions: SOCKET_OPTIONS,
-    },
+      ...extra,
+    }),
   };
 }
 
