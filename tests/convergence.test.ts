@@ -9,9 +9,8 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { readDxFile, type DxTransaction } from '@outpost/dx-format';
-import { captureBarrier } from '@outpost/server-db';
-import { waitFor } from '@outpost/test-support';
 import { exec, query, sync } from './support/laptops';
+import { serverQuiet } from './support/storm-checks';
 import { createWorld, type World } from './support/world';
 
 const CLIENTS = Number(process.env.OUTPOST_CONVERGENCE_CLIENTS ?? 3);
@@ -85,29 +84,7 @@ describe(`convergence (seed ${SEED}, ${CLIENTS} clients, ${ROUNDS} rounds, ${OPS
   }
 
   /** The server has applied every received file and routed every log entry. */
-  async function quiet(): Promise<void> {
-    await waitFor(
-      async () =>
-        (await world.db.query(`SELECT 1 FROM sync_inbox_file WHERE status = 'received'`)).rowCount === 0,
-      { timeoutMs: 60_000, description: `every received file applied (seed ${SEED})` },
-    );
-    // Every applied change is in the log before the log's head is read.
-    expect(await captureBarrier(world.db, { timeoutMs: 30_000 })).toBe(true);
-    await waitFor(
-      async () => {
-        const r = await world.db.query(
-          `SELECT (SELECT count(*) FROM sync_inbox_file WHERE status = 'received')::int AS pending,
-                  (SELECT count(*) FROM sync_inbox_file WHERE status = 'quarantined')::int AS quarantined,
-                  (SELECT coalesce(max(seq), 0) FROM sync_txn_log)::bigint AS head,
-                  (SELECT coalesce(max(last_seq), 0) FROM sync_router_watermark)::bigint AS routed`,
-        );
-        const s = r.rows[0];
-        if (s.quarantined > 0) throw new Error(`a file was quarantined (seed ${SEED})`);
-        return s.pending === 0 && Number(s.routed) >= Number(s.head);
-      },
-      { timeoutMs: 60_000, description: `server quiet (seed ${SEED})` },
-    );
-  }
+  const quiet = () => serverQuiet(world.db, 60_000, `seed ${SEED}`);
 
   it(
     'converges, and every losing value is on record',

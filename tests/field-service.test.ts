@@ -5,9 +5,9 @@
  * devices editing the same visit offline. Nothing in the services knows these tables.
  */
 import { randomUUID } from 'node:crypto';
-import { waitFor } from '@outpost/test-support';
 import { adminJson } from './support/cli';
 import { exec, query, sync, syncUntil, type Rows } from './support/laptops';
+import { serverQuiet } from './support/storm-checks';
 import { createWorld, type World } from './support/world';
 
 describe('field service schema end to end', () => {
@@ -24,18 +24,7 @@ describe('field service schema end to end', () => {
   const server = async (sql: string, params: unknown[] = []): Promise<Rows> =>
     (await world.db.query(sql, params)).rows as Rows;
   /** Every received file applied and every log entry routed. */
-  const quiet = () =>
-    waitFor(
-      async () => {
-        const [s] = await server(
-          `SELECT (SELECT count(*) FROM sync_inbox_file WHERE status <> 'applied')::int AS waiting,
-                  (SELECT coalesce(max(seq), 0) FROM sync_txn_log)::bigint AS head,
-                  (SELECT coalesce(max(last_seq), 0) FROM sync_router_watermark)::bigint AS routed`,
-        );
-        return s.waiting === 0 && Number(s.routed) >= Number(s.head);
-      },
-      { timeoutMs: 60_000, description: 'server applied and routed everything' },
-    );
+  const quiet = () => serverQuiet(world.db, 60_000, 'field service');
 
   beforeAll(async () => {
     world = await createWorld({ schema: 'field_service' });

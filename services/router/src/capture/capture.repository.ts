@@ -51,6 +51,19 @@ export class CaptureRepository {
     return rows[0] ? { walStatus: rows[0].wal_status, activePid: rows[0].active_pid } : null;
   }
 
+  /**
+   * Ends the WAL sender that still holds the slot (a dead leader's); the pid it had, or null when
+   * the slot was free. Called by the leader only.
+   */
+  async takeOverSlot(name: string): Promise<number | null> {
+    const rows = await this.db.query<{ pid: number }>(
+      `SELECT active_pid AS pid, pg_terminate_backend(active_pid) FROM pg_replication_slots
+        WHERE slot_name = $1 AND active_pid IS NOT NULL`,
+      [name],
+    );
+    return rows[0]?.pid ?? null;
+  }
+
   /** Creates the slot unless it exists; true when this call created it. Runs outside any transaction. */
   async createSlot(name: string): Promise<boolean> {
     try {

@@ -121,6 +121,16 @@ export class CaptureService {
 
   private async start(): Promise<void> {
     await this.ensureSlot();
+    // Only the leader starts the stream. A slot still active belongs to a leader that died: its WAL
+    // sender lingers until Postgres notices the broken connection (up to wal_sender_timeout), and
+    // the slot cannot be read until it goes.
+    // Without the right to end it (another role's), the stream waits for Postgres as before.
+    const holder = await this.repo.takeOverSlot(this.slotName).catch((err: Error) => {
+      this.logger.warn(`could not end the WAL sender holding ${this.slotName}: ${err.message}`);
+      return null;
+    });
+    if (holder !== null)
+      this.logger.warn(`replication slot ${this.slotName} was held by pid ${holder}: ended it`);
     const pos = await this.repo.position();
     if (!pos) throw new Error(`no capture position for slot ${this.slotName}`);
     this.position = lsnValue(pos.lsn);
