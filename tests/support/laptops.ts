@@ -27,6 +27,8 @@ export async function syncUntil(
       ]);
       return JSON.stringify(local) === JSON.stringify(want) ? local : undefined;
     },
-    { timeoutMs: 45_000, intervalMs: 300, description: `${sql} on ${dir} to match the expected rows` },
+    // Generous: a server change reaches a laptop after the capture has it, which can take tens of
+    // seconds on a loaded machine (see docs/reliability.md, capture latency).
+    { timeoutMs: 150_000, intervalMs: 500, description: `${sql} on ${dir} to match the expected rows` },
   );
 }
