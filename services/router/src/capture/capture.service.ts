@@ -335,6 +335,13 @@ export class CaptureService {
    */
   private heartbeat(lsn: string): void {
     const idle = this.txn === null && this.pending.length === 0 && !this.partialInLog;
+    // A keepalive finds the capture holding work only if it stalled: say what it holds.
+    if (!idle || this.queue.length > 0 || this.paused)
+      this.logger.warn(
+        `keepalive at ${lsn} while holding work: ${this.queue.length} queued, transaction ${this.txn ? 'open' : 'none'}, ` +
+          `${this.pending.length} pending rows, partial ${this.partialInLog}, socket ${this.paused ? 'paused' : 'flowing'}, ` +
+          `draining ${this.draining !== null}`,
+      );
     this.acknowledge(idle ? lsn : null);
   }
 
