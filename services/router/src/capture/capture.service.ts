@@ -205,15 +205,22 @@ export class CaptureService {
         // Nothing more has arrived: what is held goes in after a short gather, so a steady stream of
         // small application transactions costs the server a capture commit per few of them, not
         // one each. Under load the queue fills up while a batch is written: batches grow by themselves.
-        if (this.queue.length === 0 && this.txn === null && this.pendingLsn !== null) {
+        // Keepalives do not count as more to gather: Postgres 15 sends one for every transaction of
+        // another database it skips, and a busy cluster would otherwise keep the batch from ever
+        // being written (seen as routing waits of a minute and more).
+        if (this.onlyKeepalivesQueued() && this.txn === null && this.pendingLsn !== null) {
           await new Promise((resolve) => setTimeout(resolve, this.config.captureFlushMs));
-          if (this.queue.length === 0) await this.flush();
+          if (this.onlyKeepalivesQueued()) await this.flush();
         }
       } catch (err) {
         if (this.stream === stream) this.fail(err);
         return;
       }
     }
+  }
+
+  private onlyKeepalivesQueued(): boolean {
+    return this.queue.every((item) => item.kind === 'heartbeat');
   }
 
   /** The library offers no pause of its own without taking over the order of our work. */
