@@ -140,6 +140,42 @@ describe('change capture', () => {
     expect((await db.query(`SELECT 1 FROM sync_txn_log WHERE row_id = $1`, [after])).rowCount).toBe(1);
   });
 
+  it('ends its replication stream when Postgres terminates its connections, then resumes', async () => {
+    // What a fast shutdown does first. A WAL sender whose client stays connected would hold the
+    // shutdown up; the capture ends its stream instead and comes back on a new one.
+    await captured();
+    const slotPid = async (): Promise<number | null> =>
+      ((
+        await db.query(
+          `SELECT active_pid FROM pg_replication_slots WHERE database = current_database() AND slot_name LIKE 'outpost_capture_%'`,
+        )
+      ).rows[0]?.active_pid as number | null | undefined) ?? null;
+    const before = await slotPid();
+    expect(before).not.toBeNull();
+    const ended = await db.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = 'outpost-router'`,
+    );
+    expect(ended.rowCount).toBeGreaterThan(0);
+    await waitFor(async () => !(await processAlive(db, before as number)), {
+      timeoutMs: 30_000,
+      description: 'the WAL sender of the old stream gone',
+    });
+    await waitFor(async () => ((await slotPid()) ?? before) !== before, {
+      timeoutMs: 60_000,
+      description: 'the capture reading the slot again on a new stream',
+    });
+    const id = randomUUID();
+    await db.query(
+      `INSERT INTO account (id, name, owner_login) VALUES ($1, 'after the stream ended', 'zoe')`,
+      [id],
+    );
+    await captured();
+    expect((await db.query(`SELECT op FROM sync_txn_log WHERE row_id = $1`, [id])).rows).toEqual([
+      { op: 'insert' },
+    ]);
+  });
+
   it('shows the administrator the slot and its lag', async () => {
     await captured();
     const status = await adminJson<CaptureStatusView>(['capture'], stack);
@@ -196,4 +232,8 @@ async function spawnRouter(stack: Stack): Promise<ExtraRouter> {
       await exited;
     },
   };
+}
+
+async function processAlive(db: Pool, pid: number): Promise<boolean> {
+  return (await db.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [pid])).rowCount === 1;
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import { CAPTURE_PROBE_PREFIX, CAPTURE_PUBLICATION, defaultCaptureSlot } from '@outpost/schema';
 import type { RouterConfig } from '../config/router.config';
+import { RouterDatabase } from '../database/router-database';
 import { ROUTER_CONFIG } from '../router.tokens';
 import { CaptureRepository } from './capture.repository';
 import { ChangeDecoder, type CapturedRow, type TxnContext } from './change-decoder';
@@ -55,9 +56,17 @@ export class CaptureService {
     private readonly repo: CaptureRepository,
     private readonly decoder: ChangeDecoder,
     @Inject(ROUTER_CONFIG) private readonly config: RouterConfig,
+    db: RouterDatabase,
   ) {
     const database = decodeURIComponent(new URL(config.databaseUrl).pathname.replace(/^\//, ''));
     this.slotName = config.captureSlot ?? defaultCaptureSlot(database);
+    // A fast shutdown of Postgres waits until every WAL sender's client has confirmed the end of
+    // the WAL; a capture holding a batch it can no longer write never would, and the shutdown would
+    // hang for as long as the stream stays open. The stream ends at once and resumes after the restart.
+    db.onServerGoingAway((err) => {
+      if (this.stream)
+        this.fail(new Error(`Postgres is going away (${err.message}): ending the replication stream`));
+    });
   }
 
   get running(): boolean {
