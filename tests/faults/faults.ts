@@ -10,7 +10,8 @@ import type { FaultWorld } from './fault-world';
  * RabbitMQ cut, its S3 server stopped and started with its objects. Restarting the machine's
  * Postgres and RabbitMQ themselves disturbs every other test on it, so those two run only when
  * OUTPOST_FAULTS_RESTART_SHARED=1 (with OUTPOST_FAULTS_POSTGRES_RESTART and
- * OUTPOST_FAULTS_RABBITMQ_RESTART as the commands, if the defaults do not fit the machine).
+ * OUTPOST_FAULTS_RABBITMQ_RESTART as the commands, if the defaults do not fit the machine);
+ * `private-servers.sh` beside this file starts a Postgres and a RabbitMQ of the suite's own for that.
  */
 
 export const LOCAL_FAULTS = [
