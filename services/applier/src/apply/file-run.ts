@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
-import { DxReader, type DxHeader, type DxUploadTransaction } from '@outpost/dx-format';
+import { DxReader, type DxHeader, type DxRow, type DxUploadTransaction } from '@outpost/dx-format';
 import { dxKey, type Schema, type TableDef } from '@outpost/schema';
 import { RefusalCode } from '@outpost/contracts';
 import { ApplyRepository } from './apply.repository';
@@ -18,7 +18,7 @@ import {
 } from './chunk-types';
 import { markDuplicateKeys } from './duplicate-keys';
 import { TableSql } from './table-sql';
-import { WriteGuard, type Refusal } from './write-guard';
+import { WriteGuard, type KnownRows, type Refusal } from './write-guard';
 
 import type { ApplyPosition, FileApplierOptions, FileApplyResult, InboxFile } from './file-applier';
 
@@ -156,10 +156,15 @@ export class FileRun {
   private async applyChunk(all: IndexedTxn[]): Promise<void> {
     const loaded = await this.loadRows(all);
     const refused = new Map<number, Refusal>();
+    // The rows as the server holds them before this chunk writes: loaded, or absent.
+    const before = knownRows(
+      all.map((t) => [t.tx.table, t.tx.id, loaded.get(rowKey(t.tx.table, t.tx.id))?.values ?? null]),
+    );
     const seenBefore = await this.guard.seen(
       this.repo.connection,
       this.file.user,
       this.loadedIds(all, loaded),
+      before,
     );
     for (const r of this.guard.before(all, loaded, seenBefore, this.followed)) refused.set(r.txn.index, r);
     let resolved: Resolved;
@@ -171,13 +176,14 @@ export class FileRun {
       // Who last changed each conflicting row, read before this chunk writes over it.
       origins = await this.lookups.lastOrigins(resolved.conflicts);
       const targets = this.guard.targets(resolved.outcomes);
-      const targetsBefore = await this.guard.seen(this.repo.connection, this.file.user, targets);
+      const targetsBefore = await this.guard.seen(this.repo.connection, this.file.user, targets, before);
       await this.repo.savepoint();
       await this.write(this.statements(resolved.outcomes));
       const seenAfter = await this.guard.seen(
         this.repo.connection,
         this.file.user,
         merge(targets, this.survivingIds(resolved.outcomes)),
+        knownRows(resolved.outcomes.map((o) => [o.table.name, o.id, o.after?.values ?? null])),
       );
       const late = this.guard.after(txns, resolved.outcomes, union(seenBefore, targetsBefore), seenAfter);
       if (late.length === 0) {
@@ -360,6 +366,17 @@ function merge(a: Map<string, Set<string>>, b: Map<string, Set<string>>): Map<st
     const ids = out.get(k);
     if (ids) for (const id of v) ids.add(id);
     else out.set(k, new Set(v));
+  }
+  return out;
+}
+
+/** Known rows by table and id, for the write guard (see KnownRows). */
+function knownRows(rows: Array<[string, string, DxRow | null]>): KnownRows {
+  const out = new Map<string, Map<string, DxRow | null>>();
+  for (const [table, id, values] of rows) {
+    let ofTable = out.get(table);
+    if (!ofTable) out.set(table, (ofTable = new Map()));
+    ofTable.set(id, values);
   }
   return out;
 }
