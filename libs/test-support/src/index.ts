@@ -8,6 +8,7 @@ export * from './services';
 export * from './global-services';
 export * from './database';
 export * from './ports';
+export * from './service-process';
 export * from './launcher';
 export * from './start-stack';
 export * from './local-services';

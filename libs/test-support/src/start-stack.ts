@@ -8,12 +8,12 @@ import {
   generateStackSecrets,
   launchStack,
   type LaunchConfig,
-  type ServerService,
   type Stack,
   type StackPorts,
 } from './launcher';
 import { freePorts } from './ports';
 import { uniquePrefix } from './prefix';
+import type { ServerService } from './service-process';
 import { getServices, type TestServices } from './services';
 
 export interface StartStackOptions {
