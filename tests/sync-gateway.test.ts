@@ -8,29 +8,14 @@ import {
 } from '@outpost/contracts';
 import { DxWriter, uploadHeaderFor, type DxUploadTransaction } from '@outpost/dx-format';
 import { inboxKey, ObjectStore } from '@outpost/storage';
-import { generateStackSecrets } from '@outpost/test-support';
+import { defaultRepoRoot, startStack, waitFor, type Stack } from '@outpost/test-support';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import {
-  baseUrls,
-  createTestDatabase,
-  launchService,
-  pollUntil,
-  startS3rver,
-  uniqueName,
-  type LaunchedService,
-  type S3Server,
-  type TestDatabase,
-  REPO_ROOT,
-} from './support/front-services';
+import { sqlClient, type Sql } from './support/database';
+import { stackObjectStore } from './support/s3';
 
-const {
-  adminToken: ADMIN_TOKEN,
-  sessionKey: SESSION_KEY,
-  internalToken: INTERNAL_TOKEN,
-} = generateStackSecrets();
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 async function dxFile(client: string, fileSeq: number, firstSeq = 1, count = 2): Promise<Buffer> {
@@ -56,19 +41,16 @@ async function dxFile(client: string, fileSeq: number, firstSeq = 1, count = 2):
 }
 
 describe('sync-gateway', () => {
-  const prefix = uniqueName('gw');
-  const bucketPrefix = uniqueName('gw');
-  let db: TestDatabase;
-  let s3: S3Server;
-  let services: LaunchedService[] = [];
+  let stack: Stack;
+  let db: Sql;
   let agentUrl: string;
   let adminUrl: string;
   let store: ObjectStore;
   let amqp: ChannelModel;
   let ch: Channel;
-  const inboxQueue = queueName(prefix, 'dxInbox');
+  let inboxQueue: string;
 
-  const admin = (method: string, path: string, body?: unknown, token = ADMIN_TOKEN) =>
+  const admin = (method: string, path: string, body?: unknown, token = stack.adminToken) =>
     fetch(`${adminUrl}${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -92,10 +74,11 @@ describe('sync-gateway', () => {
     });
   const errorCode = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
   const nextEvent = async () => {
-    const msg = await pollUntil(
-      async () => (await ch.get(inboxQueue, { noAck: true })) || undefined,
-      'a dx.file.received event',
-    );
+    const msg = await waitFor(async () => (await ch.get(inboxQueue, { noAck: true })) || undefined, {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+      description: 'a dx.file.received event',
+    });
     return JSON.parse(msg.content.toString()) as { pattern: string; data: Record<string, unknown> };
   };
 
@@ -108,56 +91,25 @@ describe('sync-gateway', () => {
   }
 
   beforeAll(async () => {
-    [db, s3] = await Promise.all([createTestDatabase('gateway'), startS3rver()]);
-    const env = {
-      DATABASE_URL: db.url,
-      AMQP_URL: baseUrls().amqpUrl,
-      QUEUE_PREFIX: prefix,
-      S3_ENDPOINT: s3.endpoint,
-      S3_ACCESS_KEY: s3.accessKey,
-      S3_SECRET_KEY: s3.secretKey,
-      S3_BUCKET_PREFIX: bucketPrefix,
-      INTERNAL_TOKEN,
-      ADMIN_TOKEN,
-    };
+    stack = await startStack({ services: [] });
     // Started together: their migrations race for the advisory lock, as in a real deployment.
-    const [registry, inboxStore] = await Promise.all([
-      launchService('client-registry', { ...env, HEALTH_PORT: '0' }),
-      launchService('inbox-store', { ...env, INBOX_STORE_PORT: '0' }),
-    ]);
-    services = [registry, inboxStore];
-    const inboxPort = /http port (\d+)/.exec(inboxStore.output())![1];
-    const gateway = await launchService('sync-gateway', {
-      ...env,
-      GATEWAY_PORT: '0',
-      ADMIN_PORT: '0',
-      SESSION_KEY,
-      INBOX_STORE_URL: `http://127.0.0.1:${inboxPort}`,
-    });
-    services.push(gateway);
-    const ports = /agent port (\d+), admin port (\d+)/.exec(gateway.output())!;
-    agentUrl = `http://127.0.0.1:${ports[1]}`;
-    adminUrl = `http://127.0.0.1:${ports[2]}`;
-    store = ObjectStore.fromConfig({
-      s3Endpoint: s3.endpoint,
-      s3AccessKey: s3.accessKey,
-      s3SecretKey: s3.secretKey,
-      s3Region: 'us-east-1',
-      s3BucketPrefix: bucketPrefix,
-    });
-    amqp = await connect(baseUrls().amqpUrl);
+    await Promise.all([stack.startService('client-registry'), stack.startService('inbox-store')]);
+    await stack.startService('sync-gateway');
+    agentUrl = stack.gatewayUrl;
+    adminUrl = stack.adminUrl;
+    store = stackObjectStore(stack);
+    db = sqlClient(stack.databaseUrl);
+    amqp = await connect(stack.env.AMQP_URL);
     ch = await amqp.createChannel();
+    inboxQueue = queueName(stack.queuePrefix, 'dxInbox');
     await ch.assertQueue(inboxQueue, { durable: true });
   });
 
   afterAll(async () => {
-    await Promise.all(services.map((s) => s.stop()));
-    if (ch) {
-      for (const key of ['registryRpc', 'inboxStoreRpc', 'dxInbox', 'routerKick'] as const)
-        await ch.deleteQueue(queueName(prefix, key));
-      await amqp.close();
-    }
-    await Promise.all([db?.drop(), s3?.close()]);
+    await amqp?.close();
+    await db?.end();
+    // Stops the services, deletes their queues and drops their database.
+    await stack?.stop();
   });
 
   beforeEach(async () => {
@@ -264,10 +216,11 @@ describe('sync-gateway', () => {
     expect(res.status).toBe(422);
     expect(await errorCode(res)).toBe(ErrorCode.DxWrongClient);
     expect(await db.query('SELECT 1 FROM sync_inbox_file WHERE client = $1', ['lap-3'])).toEqual([]);
-    await pollUntil(
-      async () => ((await store.list(store.inboxBucket, 'staging/lap-3/')).length === 0 ? true : undefined),
-      'the staged upload to be discarded',
-    );
+    await waitFor(async () => (await store.list(store.inboxBucket, 'staging/lap-3/')).length === 0, {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+      description: 'the staged upload to be discarded',
+    });
     expect(await store.list(store.inboxBucket, 'inbox/lap-3/')).toEqual([]);
     expect(await ch.get(inboxQueue, { noAck: true })).toBe(false);
   });
@@ -313,8 +266,14 @@ describe('sync-gateway', () => {
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
         execFile(
           process.execPath,
-          [join(REPO_ROOT, 'admin-cli', 'dist', 'cli.js'), ...args],
-          { env: { PATH: process.env.PATH ?? '', SYNC_ADMIN_URL: adminUrl, SYNC_ADMIN_TOKEN: ADMIN_TOKEN } },
+          [join(defaultRepoRoot(), 'admin-cli', 'dist', 'cli.js'), ...args],
+          {
+            env: {
+              PATH: process.env.PATH ?? '',
+              SYNC_ADMIN_URL: adminUrl,
+              SYNC_ADMIN_TOKEN: stack.adminToken,
+            },
+          },
           (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
         );
       });
