@@ -6,7 +6,6 @@ import {
   type InboxFileView,
   type OpenSessionResponse,
 } from '@outpost/contracts';
-import { DxWriter, uploadHeaderFor, type DxUploadTransaction } from '@outpost/dx-format';
 import { inboxKey, ObjectStore } from '@outpost/storage';
 import { defaultRepoRoot, startStack, waitFor, type Stack } from '@outpost/test-support';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
@@ -14,31 +13,10 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { sqlClient, type Sql } from './support/database';
+import { uploadFile } from './support/dx-files';
 import { stackObjectStore } from './support/s3';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-async function dxFile(client: string, fileSeq: number, firstSeq = 1, count = 2): Promise<Buffer> {
-  const header = uploadHeaderFor(client, fileSeq, { firstSeq, count });
-  const writer = new DxWriter(header);
-  const chunks: Buffer[] = [];
-  writer.stream.on('data', (c: Buffer) => chunks.push(c));
-  for (let i = 0; i < count; i++) {
-    const tx: DxUploadTransaction = {
-      seq: firstSeq + i,
-      at: new Date().toISOString(),
-      user: 'jdoe',
-      table: 'account',
-      id: '6f1c1f9e-0d9b-4a4c-9d7e-0a4b5c6d7e8f',
-      op: 'update',
-      base: 1,
-      changes: { name: { old: 'A', new: `B${i}` } },
-    };
-    await writer.write(tx);
-  }
-  await writer.end();
-  return Buffer.concat(chunks);
-}
 
 describe('sync-gateway', () => {
   let stack: Stack;
@@ -131,7 +109,7 @@ describe('sync-gateway', () => {
     expect(body.error.correlationId).toBe(res.headers.get('x-correlation-id'));
     expect(JSON.stringify(body)).not.toMatch(/\bat .*\.js:\d+/);
 
-    const put = await upload('forged-token', 1, await dxFile('intruder', 1));
+    const put = await upload('forged-token', 1, await uploadFile('intruder', 1));
     expect(put.status).toBe(401);
     expect(await errorCode(put)).toBe(ErrorCode.SessionInvalid);
     expect(await db.query('SELECT 1 FROM sync_inbox_file WHERE client = $1', ['intruder'])).toEqual([]);
@@ -153,7 +131,7 @@ describe('sync-gateway', () => {
 
   it('stores a valid upload in the inbox and announces it on the dx.inbox queue', async () => {
     const { token } = await registerAndLogin('lap-1');
-    const bytes = await dxFile('lap-1', 1);
+    const bytes = await uploadFile('lap-1', 1);
     const res = await upload(token, 1, bytes);
     expect(res.status).toBe(201);
     expect(await res.json()).toEqual({ status: 'stored', fileSeq: 1 });
@@ -194,7 +172,7 @@ describe('sync-gateway', () => {
 
   it('stores a duplicate upload once, answers duplicate and announces it again', async () => {
     const { token } = await registerAndLogin('lap-2');
-    const bytes = await dxFile('lap-2', 1);
+    const bytes = await uploadFile('lap-2', 1);
     expect((await upload(token, 1, bytes)).status).toBe(201);
     await nextEvent();
     const again = await upload(token, 1, bytes);
@@ -206,13 +184,13 @@ describe('sync-gateway', () => {
     ]);
     expect(await store.list(store.inboxBucket, 'inbox/lap-2/')).toEqual([inboxKey('lap-2', 1)]);
 
-    const other = await upload(token, 1, await dxFile('lap-2', 1, 1, 3));
+    const other = await upload(token, 1, await uploadFile('lap-2', 1, { firstSeq: 1, count: 3 }));
     expect([other.status, await errorCode(other)]).toEqual([409, ErrorCode.FileSeqTaken]);
   });
 
   it('refuses a file written for another client and keeps nothing of it', async () => {
     const { token } = await registerAndLogin('lap-3');
-    const res = await upload(token, 1, await dxFile('lap-other', 1));
+    const res = await upload(token, 1, await uploadFile('lap-other', 1));
     expect(res.status).toBe(422);
     expect(await errorCode(res)).toBe(ErrorCode.DxWrongClient);
     expect(await db.query('SELECT 1 FROM sync_inbox_file WHERE client = $1', ['lap-3'])).toEqual([]);
@@ -232,14 +210,14 @@ describe('sync-gateway', () => {
     const body = (await res.json()) as { error: { code: string; details?: { dxCode: string } } };
     expect(body.error.code).toBe(ErrorCode.DxInvalid);
     expect(body.error.details?.dxCode).toBeTruthy();
-    const seqMismatch = await upload(token, 2, await dxFile('lap-4', 3));
+    const seqMismatch = await upload(token, 2, await uploadFile('lap-4', 3));
     expect([seqMismatch.status, await errorCode(seqMismatch)]).toEqual([422, ErrorCode.DxInvalid]);
     expect(await db.query('SELECT 1 FROM sync_inbox_file WHERE client = $1', ['lap-4'])).toEqual([]);
   });
 
   it('serves the admin views of clients and inboxes, and records a finished sync', async () => {
     const { token } = await registerAndLogin('lap-5');
-    expect((await upload(token, 1, await dxFile('lap-5', 1))).status).toBe(201);
+    expect((await upload(token, 1, await uploadFile('lap-5', 1))).status).toBe(201);
     const inbox = (await (await admin('GET', '/admin/clients/lap-5/inbox')).json()) as InboxFileView[];
     expect(inbox.map((f) => [f.fileSeq, f.status])).toEqual([[1, 'received']]);
     const dl = await fetch(`${agentUrl}/v1/download`, { headers: { authorization: `Bearer ${token}` } });
