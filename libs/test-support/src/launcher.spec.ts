@@ -86,6 +86,9 @@ function pidOf(logs: string, name: string): number {
   return pids[pids.length - 1];
 }
 
+// Each case starts real node processes, one after the other: seconds on a busy machine.
+jest.setTimeout(30_000);
+
 describe('launchStack', () => {
   let repoRoot: string;
   let stack: Stack | undefined;
@@ -228,10 +231,11 @@ describe('launchStack', () => {
     const cfg = await config(repoRoot, {
       services: ['router'],
       env: { FAKE_MODES: 'router=unhealthy' },
-      readyTimeoutMs: 500,
+      // Long enough for the stand-in to be up and answer 503 on a busy machine.
+      readyTimeoutMs: 3_000,
     });
     await expect(launchStack(cfg)).rejects.toThrow(
-      /router did not answer GET .*\/healthz with 200 within 500 ms \(last answer 503\)/,
+      /router did not answer GET .*\/healthz with 200 within 3000 ms \(last answer 503\)/,
     );
   });
 
