@@ -286,7 +286,7 @@ describe('applier', () => {
       { waitHealthy: false },
     );
     await env.publishReceived('laptop-5', 1);
-    expect(await doomed.exited).toBe('SIGKILL');
+    expect((await doomed.exited).signal).toBe('SIGKILL');
     expect(doomed.output()).not.toMatch(/applied laptop-5/);
     await doomed.stop();
 

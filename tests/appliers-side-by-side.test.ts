@@ -1,15 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { connect } from 'amqplib';
 import { Pool } from 'pg';
 import { DxWriter, uploadHeaderFor, type DxTransaction } from '@outpost/dx-format';
 import { captureBarrier } from '@outpost/server-db';
-import { freePorts, startStack, waitFor, type Stack } from '@outpost/test-support';
+import { startStack, waitFor, type Stack } from '@outpost/test-support';
 
 jest.setTimeout(300_000);
-
-const REPO_ROOT = path.resolve(__dirname, '..');
 
 /**
  * Two applier processes and two gateway processes on one Postgres and one RabbitMQ, many laptops
@@ -19,27 +15,18 @@ const REPO_ROOT = path.resolve(__dirname, '..');
 describe('appliers side by side', () => {
   let stack: Stack;
   let db: Pool;
-  const extra: Extra[] = [];
   let gateways: string[];
 
   beforeAll(async () => {
     stack = await startStack();
     db = new Pool({ connectionString: stack.databaseUrl, max: 4 });
     db.on('error', () => undefined);
-    const [health, gatewayPort, adminPort] = await freePorts(3);
-    extra.push(await spawnService(stack, 'applier', { HEALTH_PORT: String(health) }, health));
-    extra.push(
-      await spawnService(
-        stack,
-        'sync-gateway',
-        { GATEWAY_PORT: String(gatewayPort), ADMIN_PORT: String(adminPort) },
-        gatewayPort,
-      ),
-    );
-    gateways = [stack.gatewayUrl, `http://127.0.0.1:${gatewayPort}`];
+    // A second applier and a second gateway on the same database, queues and buckets.
+    await stack.startReplica('applier');
+    const gateway = await stack.startReplica('sync-gateway');
+    gateways = [stack.gatewayUrl, gateway.url];
   });
   afterAll(async () => {
-    await Promise.all(extra.map((e) => e.stop()));
     await db?.end();
     await stack?.stop();
   });
@@ -237,38 +224,4 @@ async function upload(
     body: bytes,
   });
   expect(res.status).toBe(201);
-}
-
-interface Extra {
-  output(): string;
-  stop(): Promise<void>;
-}
-
-/** One more process of a stack service, on the stack's database, queues and buckets. */
-async function spawnService(
-  stack: Stack,
-  service: 'applier' | 'sync-gateway',
-  env: Record<string, string>,
-  healthPort: number,
-): Promise<Extra> {
-  const main = path.join(REPO_ROOT, 'services', service, 'dist', 'main.js');
-  const child: ChildProcess = spawn(process.execPath, [main], {
-    env: { ...process.env, ...stack.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitFor(
-    async () => (await fetch(`http://127.0.0.1:${healthPort}/healthz`).catch(() => null))?.status === 200,
-    { timeoutMs: 60_000, description: `a second ${service} healthy` },
-  );
-  return {
-    output: () => out,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }

@@ -1,10 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { Pool } from 'pg';
 import type { CaptureStatusView } from '@outpost/contracts';
 import { captureBarrier } from '@outpost/server-db';
-import { freePorts, startStack, waitFor, type Stack } from '@outpost/test-support';
+import { startStack, waitFor, type Stack } from '@outpost/test-support';
 import { adminJson } from './support/cli';
 
 jest.setTimeout(240_000);
@@ -87,9 +85,9 @@ describe('change capture', () => {
   });
 
   it('has a router on standby take over capture and routing when the leader dies', async () => {
-    const standby = await spawnRouter(stack);
+    // A second router of the same stack (same database, queues and buckets), healthy on standby.
+    const standby = await stack.startReplica('router');
     try {
-      await waitFor(async () => standby.healthy(), { timeoutMs: 60_000, description: 'standby healthy' });
       await stack.kill('router');
       const id = randomUUID();
       await db.query(
@@ -204,34 +202,6 @@ async function addClient(db: Pool, name: string, login: string): Promise<void> {
 async function routeEpoch(db: Pool, client: string): Promise<number> {
   const r = await db.query(`SELECT epoch FROM sync_route_state WHERE client = $1`, [client]);
   return (r.rows[0]?.epoch as number | undefined) ?? 0;
-}
-
-interface ExtraRouter {
-  output(): string;
-  healthy(): Promise<boolean>;
-  stop(): Promise<void>;
-}
-
-/** A second router process of the same stack (same database, queues and buckets). */
-async function spawnRouter(stack: Stack): Promise<ExtraRouter> {
-  const [port] = await freePorts(1);
-  const main = path.resolve(__dirname, '..', 'services', 'router', 'dist', 'main.js');
-  const child: ChildProcess = spawn(process.execPath, [main], {
-    env: { ...process.env, ...stack.env, HEALTH_PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    output: () => out,
-    healthy: async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status === 200,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 async function processAlive(db: Pool, pid: number): Promise<boolean> {

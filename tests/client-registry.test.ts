@@ -1,30 +1,20 @@
 import type { ClientProxy } from '@nestjs/microservices';
 import { ErrorCode, patterns, queueName, type ClientView, type ClientWithSecret } from '@outpost/contracts';
 import { callRpc, DomainError, rmqClient, rpcCredentials } from '@outpost/server-kit';
-import { generateStackSecrets } from '@outpost/test-support';
+import { startStack, uniquePrefix, waitFor, type Stack } from '@outpost/test-support';
 import { connect, type ChannelModel } from 'amqplib';
-import {
-  baseUrls,
-  createTestDatabase,
-  launchService,
-  pollUntil,
-  uniqueName,
-  type LaunchedService,
-  type TestDatabase,
-} from './support/front-services';
+import { sqlClient, type Sql } from './support/database';
 
 describe('client-registry over RabbitMQ', () => {
-  const prefix = uniqueName('reg');
-  let db: TestDatabase;
-  let registry: LaunchedService;
+  let stack: Stack;
+  let db: Sql;
   let client: ClientProxy;
   let amqp: ChannelModel;
-  const secrets = generateStackSecrets();
-  const asAdmin = rpcCredentials(secrets.internalToken, secrets.adminToken);
+  const asAdmin = () => rpcCredentials(stack.internalToken, stack.adminToken);
 
-  const call = <T>(pattern: string, data: object, headers = asAdmin) =>
-    callRpc<T>(client, pattern, data, uniqueName('corr'), { headers });
-  const failure = async (pattern: string, data: object, headers = asAdmin): Promise<DomainError> => {
+  const call = <T>(pattern: string, data: object, headers = asAdmin()) =>
+    callRpc<T>(client, pattern, data, uniquePrefix('corr'), { headers });
+  const failure = async (pattern: string, data: object, headers = asAdmin()): Promise<DomainError> => {
     try {
       await call(pattern, data, headers);
     } catch (err) {
@@ -34,27 +24,18 @@ describe('client-registry over RabbitMQ', () => {
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase('registry');
-    const { amqpUrl } = baseUrls();
-    registry = await launchService('client-registry', {
-      DATABASE_URL: db.url,
-      AMQP_URL: amqpUrl,
-      QUEUE_PREFIX: prefix,
-      HEALTH_PORT: '0',
-      INTERNAL_TOKEN: secrets.internalToken,
-      ADMIN_TOKEN: secrets.adminToken,
-    });
-    client = rmqClient(amqpUrl, prefix, 'registryRpc');
-    amqp = await connect(amqpUrl);
+    stack = await startStack({ services: ['client-registry'] });
+    db = sqlClient(stack.databaseUrl);
+    client = rmqClient(stack.env.AMQP_URL, stack.queuePrefix, 'registryRpc');
+    amqp = await connect(stack.env.AMQP_URL);
   });
 
   afterAll(async () => {
     await client?.close();
-    await registry?.stop();
-    const ch = await amqp.createChannel();
-    for (const key of ['registryRpc', 'routerKick'] as const) await ch.deleteQueue(queueName(prefix, key));
-    await amqp.close();
-    await db?.drop();
+    await amqp?.close();
+    await db?.end();
+    // Stops the registry, deletes its queues and drops its database.
+    await stack?.stop();
   });
 
   it('adds a client, stores only a hash of its secret, and lists it', async () => {
@@ -141,15 +122,16 @@ describe('client-registry over RabbitMQ', () => {
   it('records a re-extract request and kicks the router', async () => {
     await call(patterns.registryAdd, { name: 'laptop-e', userLogin: 'u' });
     const ch = await amqp.createChannel();
-    const kickQueue = queueName(prefix, 'routerKick');
+    const kickQueue = queueName(stack.queuePrefix, 'routerKick');
     await ch.assertQueue(kickQueue, { durable: true });
     await ch.purgeQueue(kickQueue);
     const view = await call<ClientView>(patterns.registryReextract, { name: 'laptop-e' });
     expect(view.extractRequestedAt).not.toBeNull();
-    const msg = await pollUntil(
-      async () => (await ch.get(kickQueue, { noAck: true })) || undefined,
-      'a router.kick message',
-    );
+    const msg = await waitFor(async () => (await ch.get(kickQueue, { noAck: true })) || undefined, {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+      description: 'a router.kick message',
+    });
     expect(msg.properties.deliveryMode).toBe(2);
     expect(JSON.parse(msg.content.toString())).toEqual({
       pattern: 'router.kick',

@@ -1,42 +1,30 @@
 import type { ClientProxy } from '@nestjs/microservices';
 import { ErrorCode, patterns, queueName, type InboxFileView } from '@outpost/contracts';
 import { callRpc, rmqClient, rpcCredentials, type DomainError } from '@outpost/server-kit';
-import { generateStackSecrets } from '@outpost/test-support';
+import { startStack, uniquePrefix, waitFor, type Stack } from '@outpost/test-support';
 import { inboxKey, ObjectStore, outboxKey, quarantineKey } from '@outpost/storage';
 import { connect, type ChannelModel } from 'amqplib';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import {
-  baseUrls,
-  createTestDatabase,
-  launchService,
-  pollUntil,
-  uniqueName,
-  type LaunchedService,
-  type S3Server,
-  type TestDatabase,
-  startS3rver,
-} from './support/front-services';
+import { sqlClient, type Sql } from './support/database';
+import { stackObjectStore } from './support/s3';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 describe('inbox-store', () => {
-  const prefix = uniqueName('inb');
-  let db: TestDatabase;
-  let s3: S3Server;
-  let service: LaunchedService;
+  let stack: Stack;
+  let db: Sql;
   let base: string;
   let store: ObjectStore;
   let rpc: ClientProxy;
   let amqp: ChannelModel;
-  const secrets = generateStackSecrets();
   /** The gateway's calls: every internal endpoint needs the service token. */
   const ifetch = (url: string, init: RequestInit = {}) =>
     fetch(url, {
       ...init,
       headers: {
         ...(init.headers as Record<string, string>),
-        authorization: `Bearer ${secrets.internalToken}`,
+        authorization: `Bearer ${stack.internalToken}`,
       },
     });
 
@@ -55,44 +43,23 @@ describe('inbox-store', () => {
     });
 
   beforeAll(async () => {
-    [db, s3] = await Promise.all([createTestDatabase('inbox'), startS3rver()]);
-    const bucketPrefix = uniqueName('ib');
-    const s3Env = {
-      S3_ENDPOINT: s3.endpoint,
-      S3_ACCESS_KEY: s3.accessKey,
-      S3_SECRET_KEY: s3.secretKey,
-      S3_BUCKET_PREFIX: bucketPrefix,
-    };
-    service = await launchService('inbox-store', {
-      DATABASE_URL: db.url,
-      AMQP_URL: baseUrls().amqpUrl,
-      QUEUE_PREFIX: prefix,
-      INBOX_STORE_PORT: '0',
-      INTERNAL_TOKEN: secrets.internalToken,
-      ...s3Env,
-    });
-    base = `http://127.0.0.1:${/http port (\d+)/.exec(service.output())![1]}`;
-    store = ObjectStore.fromConfig({
-      s3Endpoint: s3.endpoint,
-      s3AccessKey: s3.accessKey,
-      s3SecretKey: s3.secretKey,
-      s3Region: 'us-east-1',
-      s3BucketPrefix: bucketPrefix,
-    });
+    stack = await startStack({ services: ['inbox-store'] });
+    base = stack.inboxStoreUrl;
+    store = stackObjectStore(stack);
+    db = sqlClient(stack.databaseUrl);
     await db.query(
       `INSERT INTO sync_client (name, user_login, secret_hash) VALUES ('lap-1', 'u', 'x'), ('lap-2', 'u', 'x')`,
     );
-    rpc = rmqClient(baseUrls().amqpUrl, prefix, 'inboxStoreRpc');
-    amqp = await connect(baseUrls().amqpUrl);
+    rpc = rmqClient(stack.env.AMQP_URL, stack.queuePrefix, 'inboxStoreRpc');
+    amqp = await connect(stack.env.AMQP_URL);
   });
 
   afterAll(async () => {
     await rpc?.close();
-    await service?.stop();
-    const ch = await amqp.createChannel();
-    for (const key of ['inboxStoreRpc', 'dxInbox'] as const) await ch.deleteQueue(queueName(prefix, key));
-    await amqp.close();
-    await Promise.all([db?.drop(), s3?.close()]);
+    await amqp?.close();
+    await db?.end();
+    // Stops the inbox-store, deletes its queues and drops its database.
+    await stack?.stop();
   });
 
   it('answers /healthz once ready', async () => {
@@ -215,7 +182,7 @@ describe('inbox-store', () => {
       [quarantineKey('lap-1', 1)],
     );
     const call = <T>(pattern: string, data: object) =>
-      callRpc<T>(rpc, pattern, data, uniqueName('c'), { headers: rpcCredentials(secrets.internalToken) });
+      callRpc<T>(rpc, pattern, data, uniquePrefix('c'), { headers: rpcCredentials(stack.internalToken) });
     const views = await call<InboxFileView[]>(patterns.inboxList, { client: 'lap-1' });
     expect(views.map((v) => [v.fileSeq, v.status, v.waiting, v.reason])).toEqual([
       [1, 'quarantined', false, 'unknown table x'],
@@ -223,17 +190,18 @@ describe('inbox-store', () => {
     ]);
 
     const ch = await amqp.createChannel();
-    const inboxQueue = queueName(prefix, 'dxInbox');
+    const inboxQueue = queueName(stack.queuePrefix, 'dxInbox');
     await ch.assertQueue(inboxQueue, { durable: true });
     await ch.purgeQueue(inboxQueue);
     const retried = await call<InboxFileView>(patterns.inboxRetry, { client: 'lap-1', fileSeq: 1 });
     expect(retried).toMatchObject({ fileSeq: 1, status: 'received', reason: null, waiting: false });
     expect(await store.stat(store.inboxBucket, quarantineKey('lap-1', 1))).toBeNull();
     expect(await store.stat(store.inboxBucket, inboxKey('lap-1', 1))).not.toBeNull();
-    const msg = await pollUntil(
-      async () => (await ch.get(inboxQueue, { noAck: true })) || undefined,
-      'a dx.file.received event',
-    );
+    const msg = await waitFor(async () => (await ch.get(inboxQueue, { noAck: true })) || undefined, {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+      description: 'a dx.file.received event',
+    });
     expect(JSON.parse(msg.content.toString())).toEqual({
       pattern: 'dx.file.received',
       data: {

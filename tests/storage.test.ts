@@ -1,6 +1,7 @@
-import { ObjectStore, inboxKey, stagingKey } from '@outpost/storage';
+import { type ObjectStore, inboxKey, stagingKey } from '@outpost/storage';
 import { Readable } from 'node:stream';
-import { startS3rver, uniqueName, type S3Server } from './support/front-services';
+import { uniquePrefix } from '@outpost/test-support';
+import { testObjectStore } from './support/s3';
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -8,22 +9,13 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-describe('ObjectStore against s3rver', () => {
-  let s3: S3Server;
+describe('ObjectStore against the test S3 server', () => {
   let store: ObjectStore;
 
   beforeAll(async () => {
-    s3 = await startS3rver();
-    store = ObjectStore.fromConfig({
-      s3Endpoint: s3.endpoint,
-      s3AccessKey: s3.accessKey,
-      s3SecretKey: s3.secretKey,
-      s3Region: 'us-east-1',
-      s3BucketPrefix: uniqueName('st'),
-    });
+    store = testObjectStore(uniquePrefix('st'));
     await store.ensureBuckets();
   });
-  afterAll(() => s3.close());
 
   it('creates buckets idempotently', async () => {
     await expect(store.ensureBuckets()).resolves.toBeUndefined();

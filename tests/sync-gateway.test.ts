@@ -6,69 +6,29 @@ import {
   type InboxFileView,
   type OpenSessionResponse,
 } from '@outpost/contracts';
-import { DxWriter, uploadHeaderFor, type DxUploadTransaction } from '@outpost/dx-format';
 import { inboxKey, ObjectStore } from '@outpost/storage';
-import { generateStackSecrets } from '@outpost/test-support';
+import { defaultRepoRoot, startStack, waitFor, type Stack } from '@outpost/test-support';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import {
-  baseUrls,
-  createTestDatabase,
-  launchService,
-  pollUntil,
-  startS3rver,
-  uniqueName,
-  type LaunchedService,
-  type S3Server,
-  type TestDatabase,
-  REPO_ROOT,
-} from './support/front-services';
+import { sqlClient, type Sql } from './support/database';
+import { uploadFile } from './support/dx-files';
+import { stackObjectStore } from './support/s3';
 
-const {
-  adminToken: ADMIN_TOKEN,
-  sessionKey: SESSION_KEY,
-  internalToken: INTERNAL_TOKEN,
-} = generateStackSecrets();
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-async function dxFile(client: string, fileSeq: number, firstSeq = 1, count = 2): Promise<Buffer> {
-  const header = uploadHeaderFor(client, fileSeq, { firstSeq, count });
-  const writer = new DxWriter(header);
-  const chunks: Buffer[] = [];
-  writer.stream.on('data', (c: Buffer) => chunks.push(c));
-  for (let i = 0; i < count; i++) {
-    const tx: DxUploadTransaction = {
-      seq: firstSeq + i,
-      at: new Date().toISOString(),
-      user: 'jdoe',
-      table: 'account',
-      id: '6f1c1f9e-0d9b-4a4c-9d7e-0a4b5c6d7e8f',
-      op: 'update',
-      base: 1,
-      changes: { name: { old: 'A', new: `B${i}` } },
-    };
-    await writer.write(tx);
-  }
-  await writer.end();
-  return Buffer.concat(chunks);
-}
-
 describe('sync-gateway', () => {
-  const prefix = uniqueName('gw');
-  const bucketPrefix = uniqueName('gw');
-  let db: TestDatabase;
-  let s3: S3Server;
-  let services: LaunchedService[] = [];
+  let stack: Stack;
+  let db: Sql;
   let agentUrl: string;
   let adminUrl: string;
   let store: ObjectStore;
   let amqp: ChannelModel;
   let ch: Channel;
-  const inboxQueue = queueName(prefix, 'dxInbox');
+  let inboxQueue: string;
 
-  const admin = (method: string, path: string, body?: unknown, token = ADMIN_TOKEN) =>
+  const admin = (method: string, path: string, body?: unknown, token = stack.adminToken) =>
     fetch(`${adminUrl}${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -92,10 +52,11 @@ describe('sync-gateway', () => {
     });
   const errorCode = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
   const nextEvent = async () => {
-    const msg = await pollUntil(
-      async () => (await ch.get(inboxQueue, { noAck: true })) || undefined,
-      'a dx.file.received event',
-    );
+    const msg = await waitFor(async () => (await ch.get(inboxQueue, { noAck: true })) || undefined, {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+      description: 'a dx.file.received event',
+    });
     return JSON.parse(msg.content.toString()) as { pattern: string; data: Record<string, unknown> };
   };
 
@@ -108,56 +69,25 @@ describe('sync-gateway', () => {
   }
 
   beforeAll(async () => {
-    [db, s3] = await Promise.all([createTestDatabase('gateway'), startS3rver()]);
-    const env = {
-      DATABASE_URL: db.url,
-      AMQP_URL: baseUrls().amqpUrl,
-      QUEUE_PREFIX: prefix,
-      S3_ENDPOINT: s3.endpoint,
-      S3_ACCESS_KEY: s3.accessKey,
-      S3_SECRET_KEY: s3.secretKey,
-      S3_BUCKET_PREFIX: bucketPrefix,
-      INTERNAL_TOKEN,
-      ADMIN_TOKEN,
-    };
+    stack = await startStack({ services: [] });
     // Started together: their migrations race for the advisory lock, as in a real deployment.
-    const [registry, inboxStore] = await Promise.all([
-      launchService('client-registry', { ...env, HEALTH_PORT: '0' }),
-      launchService('inbox-store', { ...env, INBOX_STORE_PORT: '0' }),
-    ]);
-    services = [registry, inboxStore];
-    const inboxPort = /http port (\d+)/.exec(inboxStore.output())![1];
-    const gateway = await launchService('sync-gateway', {
-      ...env,
-      GATEWAY_PORT: '0',
-      ADMIN_PORT: '0',
-      SESSION_KEY,
-      INBOX_STORE_URL: `http://127.0.0.1:${inboxPort}`,
-    });
-    services.push(gateway);
-    const ports = /agent port (\d+), admin port (\d+)/.exec(gateway.output())!;
-    agentUrl = `http://127.0.0.1:${ports[1]}`;
-    adminUrl = `http://127.0.0.1:${ports[2]}`;
-    store = ObjectStore.fromConfig({
-      s3Endpoint: s3.endpoint,
-      s3AccessKey: s3.accessKey,
-      s3SecretKey: s3.secretKey,
-      s3Region: 'us-east-1',
-      s3BucketPrefix: bucketPrefix,
-    });
-    amqp = await connect(baseUrls().amqpUrl);
+    await Promise.all([stack.startService('client-registry'), stack.startService('inbox-store')]);
+    await stack.startService('sync-gateway');
+    agentUrl = stack.gatewayUrl;
+    adminUrl = stack.adminUrl;
+    store = stackObjectStore(stack);
+    db = sqlClient(stack.databaseUrl);
+    amqp = await connect(stack.env.AMQP_URL);
     ch = await amqp.createChannel();
+    inboxQueue = queueName(stack.queuePrefix, 'dxInbox');
     await ch.assertQueue(inboxQueue, { durable: true });
   });
 
   afterAll(async () => {
-    await Promise.all(services.map((s) => s.stop()));
-    if (ch) {
-      for (const key of ['registryRpc', 'inboxStoreRpc', 'dxInbox', 'routerKick'] as const)
-        await ch.deleteQueue(queueName(prefix, key));
-      await amqp.close();
-    }
-    await Promise.all([db?.drop(), s3?.close()]);
+    await amqp?.close();
+    await db?.end();
+    // Stops the services, deletes their queues and drops their database.
+    await stack?.stop();
   });
 
   beforeEach(async () => {
@@ -179,7 +109,7 @@ describe('sync-gateway', () => {
     expect(body.error.correlationId).toBe(res.headers.get('x-correlation-id'));
     expect(JSON.stringify(body)).not.toMatch(/\bat .*\.js:\d+/);
 
-    const put = await upload('forged-token', 1, await dxFile('intruder', 1));
+    const put = await upload('forged-token', 1, await uploadFile('intruder', 1));
     expect(put.status).toBe(401);
     expect(await errorCode(put)).toBe(ErrorCode.SessionInvalid);
     expect(await db.query('SELECT 1 FROM sync_inbox_file WHERE client = $1', ['intruder'])).toEqual([]);
@@ -201,7 +131,7 @@ describe('sync-gateway', () => {
 
   it('stores a valid upload in the inbox and announces it on the dx.inbox queue', async () => {
     const { token } = await registerAndLogin('lap-1');
-    const bytes = await dxFile('lap-1', 1);
+    const bytes = await uploadFile('lap-1', 1);
     const res = await upload(token, 1, bytes);
     expect(res.status).toBe(201);
     expect(await res.json()).toEqual({ status: 'stored', fileSeq: 1 });
@@ -242,7 +172,7 @@ describe('sync-gateway', () => {
 
   it('stores a duplicate upload once, answers duplicate and announces it again', async () => {
     const { token } = await registerAndLogin('lap-2');
-    const bytes = await dxFile('lap-2', 1);
+    const bytes = await uploadFile('lap-2', 1);
     expect((await upload(token, 1, bytes)).status).toBe(201);
     await nextEvent();
     const again = await upload(token, 1, bytes);
@@ -254,20 +184,21 @@ describe('sync-gateway', () => {
     ]);
     expect(await store.list(store.inboxBucket, 'inbox/lap-2/')).toEqual([inboxKey('lap-2', 1)]);
 
-    const other = await upload(token, 1, await dxFile('lap-2', 1, 1, 3));
+    const other = await upload(token, 1, await uploadFile('lap-2', 1, { firstSeq: 1, count: 3 }));
     expect([other.status, await errorCode(other)]).toEqual([409, ErrorCode.FileSeqTaken]);
   });
 
   it('refuses a file written for another client and keeps nothing of it', async () => {
     const { token } = await registerAndLogin('lap-3');
-    const res = await upload(token, 1, await dxFile('lap-other', 1));
+    const res = await upload(token, 1, await uploadFile('lap-other', 1));
     expect(res.status).toBe(422);
     expect(await errorCode(res)).toBe(ErrorCode.DxWrongClient);
     expect(await db.query('SELECT 1 FROM sync_inbox_file WHERE client = $1', ['lap-3'])).toEqual([]);
-    await pollUntil(
-      async () => ((await store.list(store.inboxBucket, 'staging/lap-3/')).length === 0 ? true : undefined),
-      'the staged upload to be discarded',
-    );
+    await waitFor(async () => (await store.list(store.inboxBucket, 'staging/lap-3/')).length === 0, {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+      description: 'the staged upload to be discarded',
+    });
     expect(await store.list(store.inboxBucket, 'inbox/lap-3/')).toEqual([]);
     expect(await ch.get(inboxQueue, { noAck: true })).toBe(false);
   });
@@ -279,14 +210,14 @@ describe('sync-gateway', () => {
     const body = (await res.json()) as { error: { code: string; details?: { dxCode: string } } };
     expect(body.error.code).toBe(ErrorCode.DxInvalid);
     expect(body.error.details?.dxCode).toBeTruthy();
-    const seqMismatch = await upload(token, 2, await dxFile('lap-4', 3));
+    const seqMismatch = await upload(token, 2, await uploadFile('lap-4', 3));
     expect([seqMismatch.status, await errorCode(seqMismatch)]).toEqual([422, ErrorCode.DxInvalid]);
     expect(await db.query('SELECT 1 FROM sync_inbox_file WHERE client = $1', ['lap-4'])).toEqual([]);
   });
 
   it('serves the admin views of clients and inboxes, and records a finished sync', async () => {
     const { token } = await registerAndLogin('lap-5');
-    expect((await upload(token, 1, await dxFile('lap-5', 1))).status).toBe(201);
+    expect((await upload(token, 1, await uploadFile('lap-5', 1))).status).toBe(201);
     const inbox = (await (await admin('GET', '/admin/clients/lap-5/inbox')).json()) as InboxFileView[];
     expect(inbox.map((f) => [f.fileSeq, f.status])).toEqual([[1, 'received']]);
     const dl = await fetch(`${agentUrl}/v1/download`, { headers: { authorization: `Bearer ${token}` } });
@@ -313,8 +244,14 @@ describe('sync-gateway', () => {
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
         execFile(
           process.execPath,
-          [join(REPO_ROOT, 'admin-cli', 'dist', 'cli.js'), ...args],
-          { env: { PATH: process.env.PATH ?? '', SYNC_ADMIN_URL: adminUrl, SYNC_ADMIN_TOKEN: ADMIN_TOKEN } },
+          [join(defaultRepoRoot(), 'admin-cli', 'dist', 'cli.js'), ...args],
+          {
+            env: {
+              PATH: process.env.PATH ?? '',
+              SYNC_ADMIN_URL: adminUrl,
+              SYNC_ADMIN_TOKEN: stack.adminToken,
+            },
+          },
           (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
         );
       });

@@ -7,13 +7,18 @@ import type { ClientProxy } from '@nestjs/microservices';
 import { ErrorCode, patterns, type ClientWithSecret } from '@outpost/contracts';
 import { callRpc, DomainError, rmqClient, rpcCredentials } from '@outpost/server-kit';
 import { ObjectStore } from '@outpost/storage';
-import { startStack, type Stack } from '@outpost/test-support';
-import { spawn } from 'node:child_process';
+import {
+  defaultRepoRoot,
+  spawnService,
+  startStack,
+  type ServerService,
+  type Stack,
+} from '@outpost/test-support';
 import { createHash, createHmac, hkdfSync, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { REPO_ROOT } from '../support/front-services';
 import { stackObjectStore } from '../support/s3';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -236,22 +241,23 @@ describe('internal trust', () => {
   });
 
   describe('secrets at start', () => {
-    /** Runs a service's main with `env` and resolves with its exit code and output. */
-    const start = (service: string, env: Record<string, string>) =>
-      new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = spawn(process.execPath, [join(REPO_ROOT, 'services', service, 'dist', 'main.js')], {
-          env: { PATH: process.env.PATH ?? '', ...env },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let output = '';
-        child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-        child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-        child.once('close', (code) => resolve({ code, output }));
+    const logDir = mkdtempSync(join(tmpdir(), 'outpost-secrets-at-start-'));
+    /** Runs a service with `env` alone and resolves with its exit code and output. */
+    const start = async (service: string, env: Record<string, string>) => {
+      const run = spawnService({
+        repoRoot: defaultRepoRoot(),
+        name: service as ServerService,
+        env,
+        logFile: join(logDir, `${service}.log`),
+        inheritEnv: false,
       });
+      const { code } = await run.exited;
+      return { code, output: run.output() };
+    };
 
     /** The values of the example Kubernetes secrets, as someone would apply them unchanged. */
     function exampleSecrets(): Record<string, string> {
-      const text = readFileSync(join(REPO_ROOT, 'deploy', 'k8s', 'base', 'secrets.yaml'), 'utf8');
+      const text = readFileSync(join(defaultRepoRoot(), 'deploy', 'k8s', 'base', 'secrets.yaml'), 'utf8');
       const values: Record<string, string> = {};
       for (const m of text.matchAll(/^ {2}([A-Z0-9_]+): (.+)$/gm)) values[m[1]] = m[2].trim();
       return values;

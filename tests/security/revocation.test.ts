@@ -7,7 +7,6 @@ import { ObjectStore } from '@outpost/storage';
 import { startStack, waitFor, type Stack } from '@outpost/test-support';
 import { createHash } from 'node:crypto';
 import { Client } from 'pg';
-import { launchService, type LaunchedService } from '../support/front-services';
 import { uploadFile } from '../support/dx-files';
 import { stackObjectStore } from '../support/s3';
 
@@ -15,7 +14,6 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('revocation', () => {
   let stack: Stack;
-  let second: LaunchedService;
   let gateways: string[];
   let db: Client;
   let store: ObjectStore;
@@ -66,16 +64,14 @@ describe('revocation', () => {
   beforeAll(async () => {
     stack = await startStack({ services: ['client-registry', 'inbox-store', 'sync-gateway'] });
     // A second replica with the same configuration, as a scaled-out deployment runs it.
-    second = await launchService('sync-gateway', { ...stack.env, GATEWAY_PORT: '0', ADMIN_PORT: '0' });
-    const port = /agent port (\d+)/.exec(second.output())![1];
-    gateways = [stack.gatewayUrl, `http://127.0.0.1:${port}`];
+    const second = await stack.startReplica('sync-gateway');
+    gateways = [stack.gatewayUrl, second.url];
     db = new Client({ connectionString: stack.databaseUrl });
     await db.connect();
     store = stackObjectStore(stack);
   });
 
   afterAll(async () => {
-    await second?.stop();
     await db?.end();
     await stack?.stop();
   });

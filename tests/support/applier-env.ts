@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type * as Minio from 'minio';
 import { Pool, types } from 'pg';
@@ -14,132 +12,76 @@ import {
 } from '@outpost/dx-format';
 import { pgTypeParsers } from '@outpost/schema';
 import { captureBarrier } from '@outpost/server-db';
-import {
-  createTestDatabase,
-  freePorts,
-  uniquePrefix,
-  waitFor,
-  type TestDatabase,
-} from '@outpost/test-support';
+import { startStack, waitFor, type ServiceProcess, type Stack } from '@outpost/test-support';
 import { s3Client } from './s3';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const APPLIER_MAIN = path.join(REPO_ROOT, 'services', 'applier', 'dist', 'main.js');
-const ROUTER_MAIN = path.join(REPO_ROOT, 'services', 'router', 'dist', 'main.js');
-
-export interface ApplierProcess {
-  child: ChildProcess;
-  output(): string;
-  /** Resolves with the exit code or signal once the process is gone. */
-  exited: Promise<number | NodeJS.Signals | null>;
-  stop(): Promise<void>;
-}
+export type ApplierProcess = ServiceProcess;
 
 /**
- * An isolated place to run the applier: its own database (migrated by the applier on start),
- * queue prefix and buckets, the applier as a child process (built code), the router beside it
- * (its change capture writes the transaction log the tests look at), and direct clients to put
- * files in its inbox and look at the result.
+ * An isolated place to run the applier: a stack of its own (database, migrated by the applier on
+ * start, queue prefix and buckets) with no service running until a test starts the applier, and
+ * the router beside it (its change capture writes the transaction log the tests look at), and
+ * direct clients to put files in its inbox and look at the result.
  */
 export class ApplierEnv {
-  readonly prefix = uniquePrefix('applier');
-  readonly inboxBucket = `${this.prefix}-inbox`;
   readonly s3: Minio.Client = s3Client();
   db!: Pool;
-  private database!: TestDatabase;
+  private stack!: Stack;
   private amqp!: ChannelModel;
   private channel!: ConfirmChannel;
-  private readonly running = new Set<ApplierProcess>();
 
   async open(): Promise<void> {
-    this.database = await createTestDatabase('applier');
+    this.stack = await startStack({
+      services: [],
+      // No periodic sweep: each test says when a file is there.
+      env: { APPLY_SWEEP_INTERVAL_MS: '600000' },
+    });
     this.db = new Pool({
-      connectionString: this.database.url,
+      connectionString: this.stack.databaseUrl,
       max: 4,
       types: pgTypeParsers(types),
       options: '-c TimeZone=UTC',
     });
-    this.amqp = await connect(process.env.AMQP_URL as string);
+    this.amqp = await connect(this.stack.env.AMQP_URL);
     this.channel = await this.amqp.createConfirmChannel();
     await this.channel.assertQueue(this.queue('dx.inbox'), { durable: true });
     await this.channel.assertQueue(this.queue('router.kick'), { durable: true });
+  }
+
+  get prefix(): string {
+    return this.stack.queuePrefix;
+  }
+
+  get inboxBucket(): string {
+    return `${this.stack.bucketPrefix}-inbox`;
   }
 
   queue(name: string): string {
     return `${this.prefix}.${name}`;
   }
 
-  /** Starts an applier and waits until /healthz answers 200 (connected, migrated, consuming). */
+  /**
+   * Starts the applier with `env` for this run and waits until /healthz answers 200 (connected,
+   * migrated, consuming); hands back the running one if it runs.
+   */
   async startApplier(
     env: Record<string, string> = {},
     opts: { waitHealthy?: boolean } = {},
   ): Promise<ApplierProcess> {
-    return this.startService(APPLIER_MAIN, env, opts);
+    return this.stack.startService('applier', { env, waitHealthy: opts.waitHealthy });
   }
 
   /** Starts a router: its change capture turns the stream into the transaction log. */
   async startRouter(env: Record<string, string> = {}): Promise<ApplierProcess> {
     // A queue prefix of its own: the router takes no kicks meant for the tests to count.
-    return this.startService(
-      ROUTER_MAIN,
-      { ROUTER_POLL_MS: '100', QUEUE_PREFIX: `${this.prefix}-router`, ...env },
-      {},
-    );
+    return this.stack.startService('router', {
+      env: { ROUTER_POLL_MS: '100', QUEUE_PREFIX: `${this.prefix}-router`, ...env },
+    });
   }
 
   /** Waits until everything committed so far is in the transaction log. */
   async waitCaptured(): Promise<void> {
     expect(await captureBarrier(this.db, { timeoutMs: 30_000 })).toBe(true);
-  }
-
-  private async startService(
-    main: string,
-    env: Record<string, string>,
-    opts: { waitHealthy?: boolean },
-  ): Promise<ApplierProcess> {
-    const [healthPort] = await freePorts(1);
-    const child = spawn(process.execPath, [main], {
-      env: {
-        ...process.env,
-        DATABASE_URL: this.database.url,
-        QUEUE_PREFIX: this.prefix,
-        S3_BUCKET_PREFIX: this.prefix,
-        HEALTH_PORT: String(healthPort),
-        APPLY_SWEEP_INTERVAL_MS: '600000',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
-      child.once('exit', (code, signal) => resolve(signal ?? code)),
-    );
-    const proc: ApplierProcess = {
-      child,
-      output: () => out,
-      exited,
-      stop: async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-        await exited;
-        this.running.delete(proc);
-      },
-    };
-    this.running.add(proc);
-    if (opts.waitHealthy === false) return proc;
-    let gone = false;
-    void exited.then(() => (gone = true));
-    await waitFor(
-      async () => {
-        if (gone)
-          throw new Error(`${path.basename(path.dirname(path.dirname(main)))} exited during start:\n${out}`);
-        const res = await fetch(`http://127.0.0.1:${healthPort}/healthz`).catch(() => null);
-        return res?.status === 200;
-      },
-      { timeoutMs: 60_000, description: `${main} to answer /healthz with 200` },
-    );
-    return proc;
   }
 
   async addClient(name: string, userLogin: string): Promise<void> {
@@ -224,16 +166,15 @@ export class ApplierEnv {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.running].map((p) => p.stop()));
-    await this.channel?.deleteQueue(this.queue('dx.inbox')).catch(() => undefined);
-    await this.channel?.deleteQueue(this.queue('router.kick')).catch(() => undefined);
+    if (!this.stack) return;
     await this.amqp?.close().catch(() => undefined);
     await this.db?.end();
-    await this.database?.drop();
+    // Stops the services, deletes the stack's queues and drops its database.
+    await this.stack.stop();
     for (const key of await listAll(this.s3, this.inboxBucket))
       await this.s3.removeObject(this.inboxBucket, key);
     await this.s3.removeBucket(this.inboxBucket).catch(() => undefined);
-    await this.s3.removeBucket(`${this.prefix}-outbox`).catch(() => undefined);
+    await this.s3.removeBucket(`${this.stack.bucketPrefix}-outbox`).catch(() => undefined);
   }
 }
 

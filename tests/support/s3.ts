@@ -34,6 +34,17 @@ function required(name: string): string {
   return value;
 }
 
+/** The services' ObjectStore on the test S3 server, with buckets under `bucketPrefix`. */
+export function testObjectStore(bucketPrefix: string): ObjectStore {
+  return ObjectStore.fromConfig({
+    s3Endpoint: required('S3_ENDPOINT'),
+    s3AccessKey: required('S3_ACCESS_KEY'),
+    s3SecretKey: required('S3_SECRET_KEY'),
+    s3Region: process.env.S3_REGION ?? 'us-east-1',
+    s3BucketPrefix: bucketPrefix,
+  });
+}
+
 /** The services' ObjectStore on a test stack's buckets: the layout and calls the services use. */
 export function stackObjectStore(stack: Stack): ObjectStore {
   return ObjectStore.fromConfig({

@@ -8,6 +8,8 @@ export * from './services';
 export * from './global-services';
 export * from './database';
 export * from './ports';
+export * from './service-process';
+export * from './stack-env';
 export * from './launcher';
 export * from './start-stack';
 export * from './local-services';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ts from 'typescript';
 import { TestSupportErrorCode } from './errors';
-import { launchStack, type LaunchConfig, SERVER_SERVICES, type Stack } from './launcher';
+import { launchStack, type LaunchConfig, type Stack } from './launcher';
+import { SERVER_SERVICES, type ServerService } from './service-process';
 import { freePorts } from './ports';
 import { waitFor } from './wait-for';
 
@@ -85,6 +86,9 @@ function pidOf(logs: string, name: string): number {
   return pids[pids.length - 1];
 }
 
+// Each case starts real node processes, one after the other: seconds on a busy machine.
+jest.setTimeout(30_000);
+
 describe('launchStack', () => {
   let repoRoot: string;
   let stack: Stack | undefined;
@@ -160,9 +164,52 @@ describe('launchStack', () => {
     expect(isAlive(registry)).toBe(true);
   });
 
+  it('starts a service later with extra environment for that run, kept by a restart', async () => {
+    const cfg = await config(repoRoot, { services: [] });
+    stack = await launchStack(cfg);
+    expect(stack.isRunning('applier')).toBe(false);
+
+    const applier = await stack.startService('applier', { env: { QUEUE_PREFIX: 'own-q' } });
+    expect(applier.isRunning()).toBe(true);
+    expect(applier.output()).toContain('QUEUE_PREFIX=own-q');
+    expect(await stack.startService('applier')).toBe(applier);
+
+    await stack.restart('applier');
+    expect(stack.logs('applier').match(/QUEUE_PREFIX=own-q/g)).toHaveLength(2);
+    await stack.stopService('applier');
+    const plain = await stack.startService('applier');
+    expect(plain.output()).toContain('QUEUE_PREFIX=spec-q');
+    expect(plain.output()).not.toContain('own-q');
+  });
+
+  it('hands back a run it does not wait for, with how it ended', async () => {
+    stack = await launchStack(await config(repoRoot, { services: [], env: { FAKE_MODES: 'applier=crash' } }));
+    const doomed = await stack.startService('applier', { waitHealthy: false });
+    expect(await doomed.exited).toEqual({ code: 3, signal: null });
+    expect(doomed.output()).toContain('applier: cannot connect to the database');
+  });
+
+  it('runs a replica beside the stack on its own ports and stops it with the stack', async () => {
+    stack = await launchStack(await config(repoRoot, { services: ['sync-gateway'] }));
+    const replica = await stack.startReplica('sync-gateway', { env: { QUEUE_PREFIX: 'replica-q' } });
+    expect(replica.url).not.toBe(stack.gatewayUrl);
+    expect((await fetch(`${replica.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${replica.adminUrl}/healthz`)).status).toBe(200);
+    expect(replica.output()).toContain('QUEUE_PREFIX=replica-q');
+    expect(replica.logFile).toBe(join(stack.logDir, 'sync-gateway-replica-1.log'));
+    const pid = pidOf(replica.output(), 'sync-gateway');
+
+    await stack.stop();
+    expect(isAlive(pid)).toBe(false);
+    expect(replica.isRunning()).toBe(false);
+  });
+
   it('refuses to manage a service that is not part of the stack', async () => {
     stack = await launchStack(await config(repoRoot, { services: ['router'] }));
     await expect(stack.kill('applier')).rejects.toMatchObject({ code: TestSupportErrorCode.InvalidOption });
+    await expect(stack.startService('mailer' as ServerService)).rejects.toMatchObject({
+      code: TestSupportErrorCode.InvalidOption,
+    });
   });
 
   it('reports a service that exits at start with its log path and last lines, and stops the others', async () => {
@@ -184,10 +231,11 @@ describe('launchStack', () => {
     const cfg = await config(repoRoot, {
       services: ['router'],
       env: { FAKE_MODES: 'router=unhealthy' },
-      readyTimeoutMs: 500,
+      // Long enough for the stand-in to be up and answer 503 on a busy machine.
+      readyTimeoutMs: 3_000,
     });
     await expect(launchStack(cfg)).rejects.toThrow(
-      /router did not answer GET .*\/healthz with 200 within 500 ms \(last answer 503\)/,
+      /router did not answer GET .*\/healthz with 200 within 3000 ms \(last answer 503\)/,
     );
   });
 

@@ -1,33 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { connect } from 'node:net';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { registerChild } from './child-reaper';
 import { TestSupportError, TestSupportErrorCode } from './errors';
+import { freePorts } from './ports';
+import {
+  assertBuilt,
+  SERVER_SERVICES,
+  type ServerService,
+  type ServiceProcess,
+  spawnService,
+  waitHealthy,
+} from './service-process';
 import type { S3Service } from './services';
-import { delay } from './wait-for';
-
-/** The server services in launch order: each one's dependencies come before it. */
-export const SERVER_SERVICES = [
-  'client-registry',
-  'inbox-store',
-  'applier',
-  'router',
-  'sync-gateway',
-] as const;
-export type ServerService = (typeof SERVER_SERVICES)[number];
-
-export interface StackPorts {
-  gateway: number;
-  admin: number;
-  inboxStore: number;
-  registryHealth: number;
-  applierHealth: number;
-  routerHealth: number;
-}
+import { healthPort, portEnv, replicaPorts, serviceEndpoints, stackEnv, type StackPorts } from './stack-env';
 
 export interface LaunchConfig {
   /** Repository root: services run from `services/<name>/dist/main.js` under it. */
@@ -47,7 +31,7 @@ export interface LaunchConfig {
    */
   gatewayTls?: { certFile: string; keyFile: string; caFile: string };
   ports: StackPorts;
-  /** Which services to run (kept in launch order); default all. */
+  /** Which services to run at launch (kept in launch order); default all. `startService` adds others. */
   services?: readonly ServerService[];
   /** Extra environment for every service, applied last. */
   env?: Record<string, string>;
@@ -61,6 +45,21 @@ export interface LaunchConfig {
   onOutput?: (service: ServerService, line: string) => void;
   /** A service exited without being asked to (crash, or killed from outside). */
   onUnexpectedExit?: (service: ServerService, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+export interface StartServiceOptions {
+  /** Extra environment for this run only (a restart keeps it), on top of the stack's. */
+  env?: Record<string, string>;
+  /** Wait until it answers /healthz with 200 (default true); false for a run expected to die. */
+  waitHealthy?: boolean;
+}
+
+/** One more process of a stack service on its own ports: a scaled-out replica or a standby. */
+export interface Replica extends ServiceProcess {
+  /** Where it answers GET /healthz: the agent API for the gateway. */
+  url: string;
+  /** The gateway replica's admin API. */
+  adminUrl?: string;
 }
 
 export interface Stack {
@@ -78,83 +77,97 @@ export interface Stack {
   /** The environment given to every service (without per-service HEALTH_PORT). */
   env: Record<string, string>;
   logDir: string;
-  /** SIGTERM to every service, SIGKILL after the stop deadline; resolves when all have exited. */
+  /** SIGTERM to every service and replica, SIGKILL after the stop deadline; resolves when all have exited. */
   stop(): Promise<void>;
   /** SIGKILL one service and wait until it is gone: a crash, for recovery tests. */
   kill(service: ServerService): Promise<void>;
   /** Stop one service gracefully (SIGTERM, SIGKILL after the stop deadline); the others keep running. */
   stopService(service: ServerService): Promise<void>;
-  /** Start a stopped or killed service again and wait until it is healthy; no-op when it runs. */
-  startService(service: ServerService): Promise<void>;
-  /** Stop (gracefully) if running, start again, wait until healthy. */
+  /**
+   * Start a service (stopped, killed, or not started at launch) and wait until it is healthy;
+   * resolves with the running process, which is left as is when it already runs.
+   */
+  startService(service: ServerService, options?: StartServiceOptions): Promise<ServiceProcess>;
+  /** Stop (gracefully) if running, start again with the same extra environment, wait until healthy. */
   restart(service: ServerService): Promise<void>;
-  /** Everything the service printed so far (all its runs). */
+  /** Start another process of `service` beside the stack's, on free ports; `stop()` stops it too. */
+  startReplica(service: ServerService, options?: Pick<StartServiceOptions, 'env'>): Promise<Replica>;
+  /** Everything the service printed so far (all its runs, replicas not included). */
   logs(service: ServerService): string;
   logFile(service: ServerService): string;
   isRunning(service: ServerService): boolean;
 }
 
-const LOG_TAIL_LINES = 40;
-
-interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface Run {
-  child: ChildProcess;
-  exit?: ExitInfo;
-  exited: Promise<ExitInfo>;
-  stopRequested: boolean;
+interface Slot {
+  process: ServiceProcess;
+  env: Record<string, string>;
 }
 
 /** Starts the configured services one by one, each once healthy, and returns handles to manage them. */
 export async function launchStack(config: LaunchConfig): Promise<Stack> {
+  for (const name of config.services ?? []) knownService(name);
   const services = SERVER_SERVICES.filter((name) => (config.services ?? SERVER_SERVICES).includes(name));
-  for (const name of config.services ?? []) {
-    if (!SERVER_SERVICES.includes(name)) {
-      throw new TestSupportError(
-        TestSupportErrorCode.InvalidOption,
-        `unknown service "${String(name)}"; known: ${SERVER_SERVICES.join(', ')}`,
-      );
-    }
-  }
   for (const name of services) assertBuilt(config.repoRoot, name);
   mkdirSync(config.logDir, { recursive: true });
 
   const commonEnv = stackEnv(config);
-  const runs = new Map<ServerService, Run>();
+  const slots = new Map<ServerService, Slot>();
+  const replicas: Replica[] = [];
   const readyTimeoutMs = config.readyTimeoutMs ?? 60_000;
-  const stopTimeoutMs = config.stopTimeoutMs ?? 10_000;
   const logFile = (name: ServerService) => join(config.logDir, `${name}.log`);
+  const scheme = config.gatewayTls ? 'https' : 'http';
+  const ca = config.gatewayTls ? readFileSync(config.gatewayTls.caFile) : undefined;
 
-  const start = async (name: ServerService) => {
-    const run = spawnService(config, name, { ...commonEnv, ...serviceEnv(config, name) }, logFile(name));
-    runs.set(name, run);
-    await waitHealthy(name, run, config, logFile(name), readyTimeoutMs);
-  };
-  const stopOne = async (name: ServerService, signal: NodeJS.Signals) => {
-    const run = runs.get(name);
-    if (!run || run.exit) return;
-    run.stopRequested = true;
-    run.child.kill(signal);
-    if (signal === 'SIGKILL') {
-      await run.exited;
-      return;
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), stopTimeoutMs);
+  const spawnRun = (
+    name: ServerService,
+    ports: StackPorts,
+    file: string,
+    env: Record<string, string>,
+    replica = false,
+  ) =>
+    spawnService({
+      repoRoot: config.repoRoot,
+      name,
+      env: { ...commonEnv, ...portEnv(name, ports), ...env },
+      logFile: file,
+      stopTimeoutMs: config.stopTimeoutMs,
+      onOutput: config.onOutput && ((line) => config.onOutput?.(name, line)),
+      // A replica's end says nothing about the stack's own process of that service.
+      onUnexpectedExit: replica
+        ? undefined
+        : (exit) => config.onUnexpectedExit?.(name, exit.code, exit.signal),
     });
-    const outcome = await Promise.race([run.exited, deadline]);
-    clearTimeout(timer);
-    if (outcome === 'late') {
-      run.child.kill('SIGKILL');
-      await run.exited;
-    }
+  const ready = (proc: ServiceProcess, ports: StackPorts) => {
+    const tls = proc.name === 'sync-gateway' && config.gatewayTls;
+    return waitHealthy(proc, {
+      url: `${tls ? 'https' : 'http'}://127.0.0.1:${healthPort(proc.name, ports)}/healthz`,
+      ca: tls ? ca : undefined,
+      // The gateway also serves the admin API on its own port; both must listen before tests use it.
+      alsoListening: proc.name === 'sync-gateway' ? ports.admin : undefined,
+      timeoutMs: readyTimeoutMs,
+    });
+  };
+  const start = async (name: ServerService, options: StartServiceOptions = {}) => {
+    const running = slots.get(name)?.process;
+    if (running?.isRunning()) return running;
+    knownService(name);
+    const env = options.env ?? {};
+    const proc = spawnRun(name, config.ports, logFile(name), env);
+    // Kept before it is healthy: a start that fails leaves a process `stop()` must still end.
+    slots.set(name, { process: proc, env });
+    if (options.waitHealthy !== false) await ready(proc, config.ports);
+    return proc;
+  };
+  const started = (name: ServerService): ServiceProcess => {
+    const slot = slots.get(knownService(name));
+    if (slot) return slot.process;
+    throw new TestSupportError(
+      TestSupportErrorCode.InvalidOption,
+      `service "${name}" was never started in this stack (started: ${[...slots.keys()].join(', ') || 'none'})`,
+    );
   };
   const stopAll = async () => {
-    await Promise.all([...runs.keys()].map((name) => stopOne(name, 'SIGTERM')));
+    await Promise.all([...[...slots.values()].map((slot) => slot.process), ...replicas].map((p) => p.stop()));
   };
 
   try {
@@ -164,7 +177,6 @@ export async function launchStack(config: LaunchConfig): Promise<Stack> {
     throw error;
   }
 
-  const scheme = config.gatewayTls ? 'https' : 'http';
   return {
     gatewayUrl: `${scheme}://127.0.0.1:${config.ports.gateway}`,
     adminUrl: `${scheme}://127.0.0.1:${config.ports.admin}`,
@@ -178,275 +190,38 @@ export async function launchStack(config: LaunchConfig): Promise<Stack> {
     env: commonEnv,
     logDir: config.logDir,
     stop: stopAll,
-    kill: async (name) => stopOne(knownService(name, services), 'SIGKILL'),
-    stopService: async (name) => stopOne(knownService(name, services), 'SIGTERM'),
-    async startService(name) {
-      const run = runs.get(knownService(name, services));
-      if (run && !run.exit) return;
-      await start(name);
-    },
+    kill: async (name) => started(name).kill(),
+    stopService: async (name) => started(name).stop(),
+    startService: start,
     async restart(name) {
-      await stopOne(knownService(name, services), 'SIGTERM');
-      await start(name);
+      await started(name).stop();
+      await start(name, { env: slots.get(name)?.env });
+    },
+    async startReplica(name, options = {}) {
+      knownService(name);
+      const [own, admin] = await freePorts(2);
+      const ports = replicaPorts(name, config.ports, own, admin);
+      const file = join(config.logDir, `${name}-replica-${replicas.length + 1}.log`);
+      const proc = spawnRun(name, ports, file, options.env ?? {}, true);
+      const replica: Replica = {
+        ...proc,
+        url: `${name === 'sync-gateway' ? scheme : 'http'}://127.0.0.1:${own}`,
+        adminUrl: name === 'sync-gateway' ? `${scheme}://127.0.0.1:${admin}` : undefined,
+      };
+      replicas.push(replica);
+      await ready(proc, ports);
+      return replica;
     },
     logs: (name) => (existsSync(logFile(name)) ? readFileSync(logFile(name), 'utf8') : ''),
     logFile,
-    isRunning: (name) => {
-      const run = runs.get(name);
-      return run !== undefined && run.exit === undefined;
-    },
-  };
-
-  function spawnService(
-    cfg: LaunchConfig,
-    name: ServerService,
-    env: Record<string, string>,
-    file: string,
-  ): Run {
-    const fd = openSync(file, 'a');
-    writeSync(fd, `=== ${name} starting at ${new Date().toISOString()} ===\n`);
-    const child = spawn(process.execPath, [mainPath(cfg.repoRoot, name)], {
-      cwd: cfg.repoRoot,
-      // Plain text: the logs are read by people in files and in error messages, not on a terminal.
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    registerChild(child);
-    const run: Run = {
-      child,
-      stopRequested: false,
-      exited: new Promise<ExitInfo>((resolve) => {
-        let settled = false;
-        const finish = (info: ExitInfo) => {
-          if (settled) return;
-          settled = true;
-          run.exit = info;
-          writeSync(fd, `=== ${name} exited (code ${info.code}, signal ${info.signal}) ===\n`);
-          closeSync(fd);
-          if (!run.stopRequested) cfg.onUnexpectedExit?.(name, info.code, info.signal);
-          resolve(info);
-        };
-        // 'close' comes after the last output, so the log is complete when the run counts as ended.
-        child.once('close', (code, signal) => finish({ code, signal }));
-        child.once('error', (error) => {
-          writeSync(fd, `=== could not start ${name}: ${error.message} ===\n`);
-          finish({ code: null, signal: null });
-        });
-      }),
-    };
-    const onOutput = cfg.onOutput;
-    for (const stream of [child.stdout, child.stderr]) {
-      let pending = '';
-      stream?.on('data', (chunk: Buffer) => {
-        writeSync(fd, chunk);
-        if (!onOutput) return;
-        pending += chunk.toString('utf8');
-        const lines = pending.split('\n');
-        pending = lines.pop() ?? '';
-        for (const line of lines) onOutput(name, line);
-      });
-      stream?.on('end', () => {
-        if (onOutput && pending) onOutput(name, pending);
-      });
-    }
-    return run;
-  }
-}
-
-/** Strong random values for the stack's own secrets, as a deployment must have them. */
-export function generateStackSecrets(): { adminToken: string; sessionKey: string; internalToken: string } {
-  const random = () => randomBytes(32).toString('base64url');
-  return { adminToken: random(), sessionKey: random(), internalToken: random() };
-}
-
-/** The environment every service gets: backing services, prefixes, ports and the stack's secrets. */
-export function stackEnv(config: LaunchConfig): Record<string, string> {
-  return {
-    DATABASE_URL: config.databaseUrl,
-    AMQP_URL: config.amqpUrl,
-    S3_ENDPOINT: config.s3.endpoint,
-    S3_ACCESS_KEY: config.s3.accessKey,
-    S3_SECRET_KEY: config.s3.secretKey,
-    S3_REGION: config.s3.region,
-    QUEUE_PREFIX: config.queuePrefix,
-    S3_BUCKET_PREFIX: config.bucketPrefix,
-    GATEWAY_PORT: String(config.ports.gateway),
-    ADMIN_PORT: String(config.ports.admin),
-    ADMIN_TOKEN: config.adminToken,
-    SESSION_KEY: config.sessionKey,
-    INTERNAL_TOKEN: config.internalToken,
-    INBOX_STORE_PORT: String(config.ports.inboxStore),
-    INBOX_STORE_URL: `http://127.0.0.1:${config.ports.inboxStore}`,
-    ...(config.gatewayTls && {
-      TLS_CERT_FILE: config.gatewayTls.certFile,
-      TLS_KEY_FILE: config.gatewayTls.keyFile,
-    }),
-    ...config.env,
+    isRunning: (name) => slots.get(name)?.process.isRunning() ?? false,
   };
 }
 
-/**
- * Where each service answers `GET /healthz` and `GET /metrics` (the gateway serves its metrics on
- * the admin port, which stays internal; the others on their health or HTTP port).
- */
-export function serviceEndpoints(
-  ports: StackPorts,
-): Record<ServerService, { health: string; metrics: string }> {
-  const local = (port: number, path: string) => `http://127.0.0.1:${port}${path}`;
-  return Object.fromEntries(
-    SERVER_SERVICES.map((name) => [
-      name,
-      {
-        health: local(healthPort(name, ports), '/healthz'),
-        metrics: local(name === 'sync-gateway' ? ports.admin : healthPort(name, ports), '/metrics'),
-      },
-    ]),
-  ) as Record<ServerService, { health: string; metrics: string }>;
-}
-
-/** The port on which a service answers GET /healthz. */
-export function healthPort(name: ServerService, ports: StackPorts): number {
-  switch (name) {
-    case 'client-registry':
-      return ports.registryHealth;
-    case 'inbox-store':
-      return ports.inboxStore;
-    case 'applier':
-      return ports.applierHealth;
-    case 'router':
-      return ports.routerHealth;
-    case 'sync-gateway':
-      return ports.gateway;
-  }
-}
-
-function serviceEnv(config: LaunchConfig, name: ServerService): Record<string, string> {
-  switch (name) {
-    case 'client-registry':
-    case 'applier':
-    case 'router':
-      return { HEALTH_PORT: String(healthPort(name, config.ports)) };
-    case 'inbox-store':
-    case 'sync-gateway':
-      return {};
-  }
-}
-
-function mainPath(repoRoot: string, name: ServerService): string {
-  return join(repoRoot, 'services', name, 'dist', 'main.js');
-}
-
-function assertBuilt(repoRoot: string, name: ServerService): void {
-  const main = mainPath(repoRoot, name);
-  if (!existsSync(main)) {
-    throw new TestSupportError(
-      TestSupportErrorCode.ServiceNotBuilt,
-      `${name} is not built: ${main} does not exist; run \`npm run build\` first`,
-    );
-  }
-}
-
-function knownService(name: ServerService, launched: readonly ServerService[]): ServerService {
-  if (launched.includes(name)) return name;
+function knownService(name: ServerService): ServerService {
+  if (SERVER_SERVICES.includes(name)) return name;
   throw new TestSupportError(
     TestSupportErrorCode.InvalidOption,
-    `service "${String(name)}" is not part of this stack (running: ${launched.join(', ')})`,
+    `unknown service "${String(name)}"; known: ${SERVER_SERVICES.join(', ')}`,
   );
-}
-
-async function waitHealthy(
-  name: ServerService,
-  run: Run,
-  config: LaunchConfig,
-  logFile: string,
-  timeoutMs: number,
-): Promise<void> {
-  const ports = config.ports;
-  const tls = name === 'sync-gateway' ? config.gatewayTls : undefined;
-  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${healthPort(name, ports)}/healthz`;
-  const ca = tls ? readFileSync(tls.caFile) : undefined;
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer yet';
-  for (;;) {
-    if (run.exit) {
-      throw startFailure(
-        `${name} exited before it became healthy (code ${run.exit.code}, signal ${run.exit.signal})`,
-        logFile,
-      );
-    }
-    try {
-      const status = await probe(url, ca);
-      if (status === 200) break;
-      last = `last answer ${status}`;
-    } catch (error) {
-      last = `last error: ${describeFetchError(error)}`;
-    }
-    if (Date.now() >= deadline) {
-      throw startFailure(
-        `${name} did not answer GET ${url} with 200 within ${timeoutMs} ms (${last})`,
-        logFile,
-      );
-    }
-    await delay(100);
-  }
-  // The gateway also serves the admin API on its own port; both must be listening before tests use it.
-  if (name === 'sync-gateway') {
-    while (!(await acceptsConnections(ports.admin))) {
-      if (run.exit || Date.now() >= deadline) {
-        throw startFailure(`${name} is healthy but does not listen on ADMIN_PORT ${ports.admin}`, logFile);
-      }
-      await delay(100);
-    }
-  }
-}
-
-function startFailure(what: string, logFile: string): TestSupportError {
-  return new TestSupportError(
-    TestSupportErrorCode.ServiceStartFailed,
-    `${what}\nlog: ${logFile}\n--- last ${LOG_TAIL_LINES} lines ---\n${tail(logFile, LOG_TAIL_LINES)}`,
-  );
-}
-
-/** The last `count` lines of a file, or a note that it is empty or missing. */
-export function tail(file: string, count: number): string {
-  if (!existsSync(file)) return '(no log file)';
-  const lines = readFileSync(file, 'utf8').replace(/\n$/, '').split('\n');
-  return lines.slice(-count).join('\n') || '(empty log)';
-}
-
-function describeFetchError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as NodeJS.ErrnoException).code ?? error.message;
-}
-
-/** GET `url` (http, or https trusting `ca`) and resolve with the status code. */
-function probe(url: string, ca: Buffer | undefined): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const transport = url.startsWith('https:') ? httpsRequest : httpRequest;
-    const req = transport(url, { method: 'GET', ca, timeout: 2_000 }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(res.statusCode ?? 0));
-      res.once('error', reject);
-    });
-    req.once('timeout', () => req.destroy(Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' })));
-    req.once('error', reject);
-    req.end();
-  });
-}
-
-function acceptsConnections(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.setTimeout(1_000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

@@ -4,17 +4,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createTestDatabase, type TestDatabase } from './database';
-import {
-  generateStackSecrets,
-  launchStack,
-  type LaunchConfig,
-  type ServerService,
-  type Stack,
-  type StackPorts,
-} from './launcher';
+import { launchStack, type LaunchConfig, type Stack } from './launcher';
 import { freePorts } from './ports';
 import { uniquePrefix } from './prefix';
+import type { ServerService } from './service-process';
 import { getServices, type TestServices } from './services';
+import { generateStackSecrets, type StackPorts } from './stack-env';
 
 export interface StartStackOptions {
   /** Database the services use; default a fresh database on DATABASE_URL's server, dropped by `stop()`. */
