@@ -16,6 +16,9 @@ export interface ApplyResult {
   txns: number;
 }
 
+/** Page cache while an extract loads (negative: KiB), 64 MiB; the connection's own size comes back after. */
+const EXTRACT_CACHE_SIZE = -65_536;
+
 interface TableStatements {
   table: TableDef;
   codec: SqliteTableCodec;
@@ -79,6 +82,23 @@ export class DownloadApplier {
       );
     }
     const extract = header.kind === 'extract';
+    // An extract rewrites every table in one transaction: with SQLite's default 2 MB page cache the
+    // foreign-key indexes, filled in random order, would spill to the WAL and be read back page by page.
+    const cacheSize = extract ? this.store.db.pragma('cache_size', { simple: true }) : undefined;
+    if (extract) this.store.db.pragma(`cache_size = ${EXTRACT_CACHE_SIZE}`);
+    try {
+      return await this.applyInTransaction(header, batches, epoch, extract);
+    } finally {
+      if (cacheSize !== undefined) this.store.db.pragma(`cache_size = ${Number(cacheSize)}`);
+    }
+  }
+
+  private applyInTransaction(
+    header: DxHeader,
+    batches: AsyncIterable<readonly DxTransaction[]> | Iterable<readonly DxTransaction[]>,
+    epoch: number,
+    extract: boolean,
+  ): Promise<ApplyResult> {
     return this.store.withCaptureOff(async () => {
       if (extract)
         for (const t of [...this.tables.values()].reverse())

@@ -144,6 +144,25 @@ describe('DxWriter', () => {
     const { file } = await writeToBuffer(header, []);
     expect(await readAll(file)).toMatchObject({ header, transactions: [] });
   });
+
+  it('appends encoded lines beside written transactions, checking their seqs against the header', async () => {
+    const header = downloadHeader({ firstSeq: 1, lastSeq: 3, count: 2 });
+    const writer = new DxWriter(header);
+    const chunks: Buffer[] = [];
+    writer.stream.on('data', (c: Buffer) => chunks.push(c));
+    await writer.write(deleteTx(1));
+    await writer.writeEncoded(3, JSON.stringify(deleteTx(3)));
+    await writer.end();
+    expect((await readAll(Buffer.concat(chunks))).transactions).toEqual([deleteTx(1), deleteTx(3)]);
+
+    const backwards = new DxWriter(header);
+    backwards.stream.resume();
+    await backwards.write(deleteTx(1));
+    expect(await rejection(backwards.writeEncoded(1, JSON.stringify(deleteTx(1))))).toMatchObject({
+      code: DxErrorCode.SeqBackwards,
+    });
+    expect(backwards.stream.destroyed).toBe(true);
+  });
 });
 
 describe('writeDxFile', () => {

@@ -41,6 +41,13 @@ export class OutboxWriter {
     spec: OutboxFileSpec,
     txs: Iterable<DxTransaction> | AsyncIterable<DxTransaction>,
   ): Promise<WrittenFile> {
+    return this.writeWith(spec, async (writer) => {
+      for await (const tx of txs) await writer.write(tx);
+    });
+  }
+
+  /** Like `write`, for producers that drive the writer themselves (`writeEncoded` lines). */
+  async writeWith(spec: OutboxFileSpec, fill: (writer: DxWriter) => Promise<void>): Promise<WrittenFile> {
     const objectKey = outboxKey(spec.client, spec.epoch, spec.fileSeq);
     const writer = new DxWriter({
       format: DX_FORMAT,
@@ -61,7 +68,7 @@ export class OutboxWriter {
     upload.catch(() => writer.abort());
     let written: { sha256: string; bytes: number };
     try {
-      for await (const tx of txs) await writer.write(tx);
+      await fill(writer);
       written = await writer.end();
     } catch (err) {
       writer.abort();
