@@ -3,7 +3,8 @@ import type { PoolClient } from 'pg';
 import { DxFormatError, type DxHeader } from '@outpost/dx-format';
 import { droppedColumns, type Schema, type SchemaHistory } from '@outpost/schema';
 import { ApplyRejection, ApplyRejectionCode } from './apply-rejection';
-import { describe, FileRun } from './file-run';
+import { describe } from './file-header';
+import { FileRun } from './file-run';
 import { TableSql } from './table-sql';
 import type { WriteGuard } from './write-guard';
 

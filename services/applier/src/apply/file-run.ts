@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
-import { DxReader, type DxHeader, type DxRow, type DxUploadTransaction } from '@outpost/dx-format';
-import { dxKey, type Schema, type TableDef } from '@outpost/schema';
+import { DxReader, type DxUploadTransaction } from '@outpost/dx-format';
+import type { Schema, TableDef } from '@outpost/schema';
 import { RefusalCode } from '@outpost/contracts';
 import { ApplyRepository } from './apply.repository';
 import { ApplyRejection, ApplyRejectionCode, FileRefusal } from './apply-rejection';
@@ -16,9 +16,20 @@ import {
   type RowValues,
   type ServerRow,
 } from './chunk-types';
+import {
+  changed,
+  knownRows,
+  loadedIds,
+  merge,
+  statements,
+  survivingIds,
+  union,
+  type Write,
+} from './chunk-rows';
 import { markDuplicateKeys } from './duplicate-keys';
+import { checkHeader, describe } from './file-header';
 import { TableSql } from './table-sql';
-import { WriteGuard, type KnownRows, type Refusal } from './write-guard';
+import { WriteGuard, type Refusal } from './write-guard';
 
 import type { ApplyPosition, FileApplierOptions, FileApplyResult, InboxFile } from './file-applier';
 
@@ -26,15 +37,6 @@ interface Echo {
   table: TableDef;
   id: string;
   user: string;
-}
-
-export function describe(file: InboxFile): string {
-  return `${file.client}/${file.fileSeq}`;
-}
-
-interface Write {
-  user: string;
-  query: { text: string; values: unknown[] };
 }
 
 /** One file's apply: its chunks, refusals, echoes and origin, inside the caller's transaction. */
@@ -66,7 +68,7 @@ export class FileRun {
   async apply(input: Readable, position: ApplyPosition): Promise<FileApplyResult> {
     const reader = DxReader.open(input, { maxLineBytes: this.options.maxLineBytes });
     const header = await reader.header();
-    this.checkHeader(header, position);
+    checkHeader(this.schema, this.file, header, position);
     await this.origin(null);
     let chunk: IndexedTxn[] = [];
     let chunkStart = 0;
@@ -118,36 +120,6 @@ export class FileRun {
     };
   }
 
-  private checkHeader(header: DxHeader, position: ApplyPosition): void {
-    const problems: string[] = [];
-    if (header.client !== this.file.client)
-      problems.push(`header client "${header.client}" is not the uploading client "${this.file.client}"`);
-    if (header.fileSeq !== this.file.fileSeq)
-      problems.push(`header fileSeq ${header.fileSeq} is not the inbox file seq ${this.file.fileSeq}`);
-    if (header.direction !== 'upload')
-      problems.push(`header direction is "${header.direction}", not "upload"`);
-    if (problems.length > 0) {
-      throw new ApplyRejection(
-        ApplyRejectionCode.HeaderMismatch,
-        `file ${describe(this.file)}: ${problems.join('; ')}; the file was misfiled or written by another client — re-upload the right file`,
-      );
-    }
-    // A file of an older version applies as it is: its inserts lack the newer columns, which take
-    // their defaults, and columns dropped since are ignored. A newer one needs the server upgraded first.
-    if (header.schemaVersion !== undefined && header.schemaVersion > this.schema.version) {
-      throw new ApplyRejection(
-        ApplyRejectionCode.SchemaTooNew,
-        `file ${describe(this.file)} was written under schema ${this.schema.name} v${header.schemaVersion}, but the server runs v${this.schema.version}; upgrade the server, then retry the file`,
-      );
-    }
-    if (header.count > 0 && header.firstSeq !== position.txnSeq + 1) {
-      throw new ApplyRejection(
-        ApplyRejectionCode.SeqNotContiguous,
-        `file ${describe(this.file)} starts at transaction seq ${header.firstSeq} but the server applied up to ${position.txnSeq} (file ${position.fileSeq}); transactions ${position.txnSeq + 1}..${header.firstSeq - 1} are missing — re-extract the client`,
-      );
-    }
-  }
-
   /**
    * One chunk: authorize, resolve and write, inside a savepoint. A change refused on the written
    * state rolls the savepoint back and the chunk is resolved again without it, so the rows a
@@ -163,7 +135,7 @@ export class FileRun {
     const seenBefore = await this.guard.seen(
       this.repo.connection,
       this.file.user,
-      this.loadedIds(all, loaded),
+      loadedIds(all, loaded),
       before,
     );
     for (const r of this.guard.before(all, loaded, seenBefore, this.followed)) refused.set(r.txn.index, r);
@@ -178,11 +150,11 @@ export class FileRun {
       const targets = this.guard.targets(resolved.outcomes);
       const targetsBefore = await this.guard.seen(this.repo.connection, this.file.user, targets, before);
       await this.repo.savepoint();
-      await this.write(this.statements(resolved.outcomes));
+      await this.write(statements(this.schema, this.tables, resolved.outcomes));
       const seenAfter = await this.guard.seen(
         this.repo.connection,
         this.file.user,
-        merge(targets, this.survivingIds(resolved.outcomes)),
+        merge(targets, survivingIds(resolved.outcomes)),
         knownRows(resolved.outcomes.map((o) => [o.table.name, o.id, o.after?.values ?? null])),
       );
       const late = this.guard.after(txns, resolved.outcomes, union(seenBefore, targetsBefore), seenAfter);
@@ -228,29 +200,6 @@ export class FileRun {
     return { outcomes, conflicts };
   }
 
-  /** The rows of the chunk the server holds, by table: whether the user sees them decides who may touch them. */
-  private loadedIds(txns: IndexedTxn[], loaded: Map<string, ServerRow>): Map<string, Set<string>> {
-    const out = new Map<string, Set<string>>();
-    for (const { tx } of txns) {
-      if (!loaded.has(rowKey(tx.table, tx.id))) continue;
-      let ids = out.get(tx.table);
-      if (!ids) out.set(tx.table, (ids = new Set()));
-      ids.add(tx.id);
-    }
-    return out;
-  }
-
-  private survivingIds(outcomes: RowOutcome[]): Map<string, Set<string>> {
-    const out = new Map<string, Set<string>>();
-    for (const o of outcomes) {
-      if (!o.after) continue;
-      let ids = out.get(o.table.name);
-      if (!ids) out.set(o.table.name, (ids = new Set()));
-      ids.add(o.id);
-    }
-    return out;
-  }
-
   /**
    * Refused changes are recorded in the file's transaction, and the rows they touched go back to
    * the laptop as the server holds them (or are taken from it), so its copy converges.
@@ -288,26 +237,6 @@ export class FileRun {
         list.filter((id) => UUID.test(id)),
       );
     return this.repo.lockRows(ids);
-  }
-
-  /** Every write of a chunk, values already converted, in the order they must run. */
-  private statements(outcomes: RowOutcome[]): Write[] {
-    const out: Write[] = [];
-    for (const table of this.schema.tables) {
-      const mine = outcomes.filter((o) => o.table === table);
-      if (mine.length === 0) continue;
-      const sql = this.tables.get(table.name) as TableSql;
-      const deletes = new Map<string, string[]>();
-      const upserts = new Map<string, RowValues[]>();
-      for (const o of mine) {
-        if (o.before && !o.after) push(deletes, o.user, o.id);
-        else if (o.after && (!o.before || changed(table, o.before, o.after))) push(upserts, o.user, o.after);
-      }
-      // Deletes first: a key freed by a deleted row may be taken by an upserted one.
-      for (const [user, ids] of deletes) out.push({ user, query: sql.delete(ids) });
-      for (const [user, rows] of upserts) out.push({ user, query: sql.upsert(rows) });
-    }
-    return out;
   }
 
   private async write(writes: Write[]): Promise<void> {
@@ -354,40 +283,4 @@ export class FileRun {
 interface Resolved {
   outcomes: RowOutcome[];
   conflicts: ConflictRecord[];
-}
-
-function union(a: ReadonlySet<string>, b: ReadonlySet<string>): Set<string> {
-  return new Set([...a, ...b]);
-}
-
-function merge(a: Map<string, Set<string>>, b: Map<string, Set<string>>): Map<string, Set<string>> {
-  const out = new Map([...a].map(([k, v]) => [k, new Set(v)]));
-  for (const [k, v] of b) {
-    const ids = out.get(k);
-    if (ids) for (const id of v) ids.add(id);
-    else out.set(k, new Set(v));
-  }
-  return out;
-}
-
-/** Known rows by table and id, for the write guard (see KnownRows). */
-function knownRows(rows: Array<[string, string, DxRow | null]>): KnownRows {
-  const out = new Map<string, Map<string, DxRow | null>>();
-  for (const [table, id, values] of rows) {
-    let ofTable = out.get(table);
-    if (!ofTable) out.set(table, (ofTable = new Map()));
-    ofTable.set(id, values);
-  }
-  return out;
-}
-
-function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
-}
-
-function changed(table: TableDef, before: ServerRow, after: RowValues): boolean {
-  if (before.conflictOf !== after.conflictOf) return true;
-  return table.columns.some((c) => dxKey(c, before.values[c.name]) !== dxKey(c, after.values[c.name]));
 }
