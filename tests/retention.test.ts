@@ -14,7 +14,9 @@ import { adminJson } from './support/cli';
 import { exec, query, sync } from './support/laptops';
 import { checkAgainstOracle } from './support/oracle';
 import { createWorld, type World } from './support/world';
-import { listKeys } from './support/s3';
+import { Readable } from 'node:stream';
+import { partKey, partsPrefix } from '@outpost/storage';
+import { listKeys, stackObjectStore } from './support/s3';
 
 const RETENTION_SECONDS = 4;
 const days = (seconds: number) => (seconds / 86_400).toFixed(9);
@@ -28,6 +30,7 @@ describe('retention', () => {
         RETENTION_LOG_DAYS: days(RETENTION_SECONDS),
         RETENTION_RECORDS_DAYS: days(RETENTION_SECONDS),
         RETENTION_FILES_DAYS: days(RETENTION_SECONDS),
+        RETENTION_PARTS_DAYS: days(RETENTION_SECONDS),
         RETENTION_INTERVAL_SECONDS: '1',
         RETENTION_BATCH_ROWS: '2',
       },
@@ -183,6 +186,32 @@ describe('retention', () => {
       expect(metrics).toMatch(
         new RegExp(`^outpost_retention_pruned_total\\{[^}]*kind="${kind}"[^}]*\\} [1-9]`, 'm'),
       );
+  });
+
+  it('removes the parts of an upload never finished once they are older than the retention', async () => {
+    const store = stackObjectStore(world.stack);
+    const sha = 'ab'.repeat(32);
+    const put = (offset: number) =>
+      store.putStream(
+        store.inboxBucket,
+        partKey('gone-laptop', 3, sha, offset),
+        Readable.from([Buffer.alloc(64)]),
+      );
+    await put(0);
+    await waitFor(
+      async () => (await listKeys(world.s3, world.inboxBucket, partsPrefix('gone-laptop'))).length === 0,
+      {
+        timeoutMs: 60_000,
+        description: 'the abandoned part removed by a prune pass',
+      },
+    );
+    // Written after the pass that removed the old one: younger than the retention, so it stays.
+    await put(65_536);
+    expect(await listKeys(world.s3, world.inboxBucket, partsPrefix('gone-laptop'))).toEqual([
+      partKey('gone-laptop', 3, sha, 65_536),
+    ]);
+    const metrics = await (await fetch(world.stack.endpoints.router.metrics)).text();
+    expect(metrics).toMatch(/outpost_retention_pruned_total\{[^}]*kind="upload_part"[^}]*\} [1-9]/);
   });
 
   it('re-extracts a laptop that has not downloaded for longer than the retention, keeping its unsent change', async () => {

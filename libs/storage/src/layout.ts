@@ -51,9 +51,12 @@ export function partKey(client: string, fileSeq: number, sha256: string, offset:
   return `${partsPrefix(client, fileSeq, sha256)}${String(offset).padStart(15, '0')}.part`;
 }
 
+/** Where every client's upload parts live. */
+export const PARTS_ROOT = 'parts/';
+
 /** Every part of a client; with `fileSeq`, of that file; with `sha256` too, of that content. */
 export function partsPrefix(client: string, fileSeq?: number, sha256?: string): string {
-  let prefix = `parts/${checkClient(client)}/`;
+  let prefix = `${PARTS_ROOT}${checkClient(client)}/`;
   if (fileSeq === undefined) return prefix;
   prefix += `${padFileSeq(fileSeq)}/`;
   if (sha256 === undefined) return prefix;

@@ -182,6 +182,17 @@ export class ObjectStore {
     return found;
   }
 
+  /** Every object under `prefix` last written before `before`. */
+  async listOlder(bucket: string, prefix: string, before: Date): Promise<string[]> {
+    const found: string[] = [];
+    const stream = this.client.listObjectsV2(bucket, prefix, true);
+    for await (const item of stream as AsyncIterable<{ name?: string; lastModified?: Date }>) {
+      if (item.name && item.lastModified && item.lastModified.getTime() < before.getTime())
+        found.push(item.name);
+    }
+    return found;
+  }
+
   async list(bucket: string, prefix: string): Promise<string[]> {
     const names: string[] = [];
     const stream = this.client.listObjectsV2(bucket, prefix, true);

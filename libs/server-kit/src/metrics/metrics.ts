@@ -87,7 +87,7 @@ export const syncMetrics = {
 export const retentionMetrics = {
   pruned: new Counter({
     name: 'outpost_retention_pruned_total',
-    help: 'Items removed by retention, by kind (log, conflict, refusal, auth_audit, inbox_file, outbound_file); reextract: clients given a snapshot instead',
+    help: 'Items removed by retention, by kind (log, conflict, refusal, auth_audit, inbox_file, outbound_file, upload_part); reextract: clients given a snapshot instead',
     labelNames: ['kind'] as const,
     registers: [metricsRegistry],
   }),

@@ -13,8 +13,8 @@ import { Sha256Meter } from './sha256-meter';
  * so a cut connection costs at most the part in flight. The parts are never a file of the inbox:
  * the gateway reads them back as one stream and puts it through the same staging, validation and
  * commit as a single upload, then removes them. A client keeps parts of one file at a time (a new
- * file's first part removes the rest); parts abandoned otherwise are unreferenced and may be
- * removed once older than a day.
+ * file's first part removes the rest); parts abandoned otherwise are unreferenced, and the
+ * router's retention removes them after `RETENTION_PARTS_DAYS`.
  */
 @Injectable()
 export class InboxPartsService {

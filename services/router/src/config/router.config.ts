@@ -85,6 +85,13 @@ export const routerConfigSpec = {
     min: 0,
     max: 36_500,
   }),
+  retentionPartsDays: decimal('RETENTION_PARTS_DAYS', {
+    description:
+      'days the parts of a resumable upload that was never finished are kept (0: keep for ever); an agent that comes back later sends the file again from its start',
+    default: 1,
+    min: 0,
+    max: 36_500,
+  }),
   retentionIntervalSeconds: int('RETENTION_INTERVAL_SECONDS', {
     description: 'seconds between prune passes of the leading router (0: never prune)',
     default: 3_600,

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { retentionMetrics } from '@outpost/server-kit';
-import { archiveKey, ObjectStore, quarantineKey } from '@outpost/storage';
+import { archiveKey, ObjectStore, PARTS_ROOT, quarantineKey } from '@outpost/storage';
 import type { RouterConfig } from '../config/router.config';
 import { ROUTER_CONFIG } from '../router.tokens';
 import { RetentionRepository, type RecordTable } from './retention.repository';
@@ -15,6 +15,7 @@ export interface PruneCounts {
   auth_audit: number;
   inbox_file: number;
   outbound_file: number;
+  upload_part: number;
   reextract: number;
 }
 
@@ -48,6 +49,7 @@ export class RetentionService {
       auth_audit: 0,
       inbox_file: 0,
       outbound_file: 0,
+      upload_part: 0,
       reextract: 0,
     };
     const now = Date.now();
@@ -83,6 +85,8 @@ export class RetentionService {
       counts.inbox_file = await this.pruneInbox(before(fileDays), limit, shouldStop);
       counts.outbound_file = await this.pruneOutbound(before(fileDays), limit, shouldStop);
     }
+    if (this.config.retentionPartsDays > 0)
+      counts.upload_part = await this.pruneParts(before(this.config.retentionPartsDays), limit, shouldStop);
     for (const [kind, n] of Object.entries(counts)) if (n > 0) retentionMetrics.pruned.inc({ kind }, n);
     return counts;
   }
@@ -109,6 +113,24 @@ export class RetentionService {
       more = files.length === limit;
     }
     return total;
+  }
+
+  /**
+   * Parts of resumable uploads that were never finished (a finished or restarted upload removes
+   * its own). Only the objects exist, no rows: their age is the time they were written.
+   */
+  private async pruneParts(
+    before: Date,
+    limit: number,
+    shouldStop: () => Promise<boolean> | boolean,
+  ): Promise<number> {
+    const keys = await this.store.listOlder(this.store.inboxBucket, PARTS_ROOT, before);
+    let removed = 0;
+    for (let i = 0; i < keys.length && !(await shouldStop()); i += limit) {
+      for (const key of keys.slice(i, i + limit)) await this.store.remove(this.store.inboxBucket, key);
+      removed += Math.min(limit, keys.length - i);
+    }
+    return removed;
   }
 
   private async pruneOutbound(
