@@ -38,7 +38,7 @@ export const routerConfigSpec = {
   fetchBytes: int('ROUTER_FETCH_BYTES', {
     description:
       'estimated bytes of rows read per query while a changes file is written (at least one row is read at a time)',
-    default: 16 * 1024 * 1024,
+    default: 4 * 1024 * 1024,
     min: 64 * 1024,
     max: 1024 * 1024 * 1024,
   }),
