@@ -107,7 +107,9 @@ export const memoryScenario: Scenario = {
   defaults: { warmup: 0, repetitions: 1 },
   async run(ctx) {
     const target = ctx.sizes.memoryMb * MiB;
-    const { stack, db } = await ctx.env.stack('memory');
+    // The gateway refuses uploads over 256 MiB by default; the scenario's file may be larger.
+    const uploadMax = String(Math.max(256 * MiB, 2 * target));
+    const { stack, db } = await ctx.env.stack('memory', { UPLOAD_MAX_BYTES: uploadMax });
     const root = ctx.env.tempDir('memory');
     const pids = new Map<ServerService, number>();
     for (const service of SERVICES) {
@@ -128,58 +130,71 @@ export const memoryScenario: Scenario = {
 
       ctx.progress.update(`memory ${tag}: uploading ${(dx.bytes / MiB).toFixed(0)} MiB`);
       const servicePids = [...pids.values()];
-      const upSampler = new RssSampler(servicePids);
-      const up = await runAgentProcess(['upload', stack.gatewayUrl, uploader, secret, '1', dx.sha256, file]);
-      const upPeaks = upSampler.stop();
+      const travel = async () => {
+        const up = await runAgentProcess([
+          'upload',
+          stack.gatewayUrl,
+          uploader,
+          secret,
+          '1',
+          dx.sha256,
+          file,
+        ]);
 
-      ctx.progress.update(`memory ${tag}: waiting for the applier and the router`);
-      const applyStarted = performance.now();
-      await waitFor(async () => (await appliedTxns(db, [uploader])) >= dx.count, {
-        timeoutMs: 600_000,
-        intervalMs: 200,
-        description: `the applier to apply the ${dx.count} transactions of the big file`,
-      });
-      await waitFor(() => routerCaughtUp(db), {
-        timeoutMs: 600_000,
-        intervalMs: 200,
-        description: 'the router to route the big file',
-      });
-      const serverMs = performance.now() - applyStarted;
+        ctx.progress.update(`memory ${tag}: waiting for the applier and the router`);
+        const applyStarted = performance.now();
+        await waitFor(async () => (await appliedTxns(db, [uploader])) >= dx.count, {
+          timeoutMs: 1_800_000,
+          intervalMs: 200,
+          description: `the applier to apply the ${dx.count} transactions of the big file`,
+        });
+        await waitFor(() => routerCaughtUp(db), {
+          timeoutMs: 1_800_000,
+          intervalMs: 200,
+          description: 'the router to route the big file',
+        });
+        const serverMs = performance.now() - applyStarted;
 
-      ctx.progress.update(`memory ${tag}: downloading`);
-      const downSampler = new RssSampler(servicePids);
-      const down = await runAgentProcess(['sync', downloader.dir]);
-      const downPeaks = downSampler.stop();
+        ctx.progress.update(`memory ${tag}: downloading`);
+        const down = await runAgentProcess(['sync', downloader.dir]);
+        return { up, down, serverMs };
+      };
+      // One sampler from the upload to the end of the download: the applier and the router do
+      // their work between the two agents' runs.
+      const sampler = new RssSampler(servicePids);
+      let run: { up: AgentRun; down: AgentRun; serverMs: number };
+      let peaks: Map<number, number>;
+      try {
+        run = await travel();
+      } finally {
+        peaks = sampler.stop();
+      }
+      const { up, down, serverMs } = run;
 
       const peak = (service: ServerService) => {
         const pid = pids.get(service) ?? 0;
-        return Math.max(upPeaks.get(pid) ?? 0, downPeaks.get(pid) ?? 0);
+        return peaks.get(pid) ?? 0;
       };
       notes.push(
         `${tag}: DX file ${(dx.bytes / MiB).toFixed(0)} MiB on disk (gzip; ${(dx.contentBytes / MiB).toFixed(0)} MiB of row text), ${dx.count} transactions; ` +
           `upload ${(up.ms / 1000).toFixed(1)} s, apply + route ${(serverMs / 1000).toFixed(1)} s, download + apply ${(down.ms / 1000).toFixed(1)} s`,
-        `${tag}: other peaks (sampled VmRSS): inbox-store ${mb(peak('inbox-store')).toFixed(0)} MB, applier ${mb(peak('applier')).toFixed(0)} MB, router ${mb(peak('router')).toFixed(0)} MB`,
       );
       return {
-        gateway: mb(peak('sync-gateway')),
-        upload: mb(up.maxRssBytes),
-        download: mb(down.maxRssBytes),
+        'gateway peak RSS': mb(peak('sync-gateway')),
+        'inbox-store peak RSS': mb(peak('inbox-store')),
+        'applier peak RSS': mb(peak('applier')),
+        'router peak RSS': mb(peak('router')),
+        'agent peak RSS, upload': mb(up.maxRssBytes),
+        'agent peak RSS, download': mb(down.maxRssBytes),
       };
     });
-    const figures = [
+    // Every service and both agents: the target holds only when each stays under the limit.
+    const figures = Object.keys(samples[0] ?? {}).map((label) =>
       figure(
-        { label: 'gateway peak RSS', unit: 'MB', higherIsBetter: false },
-        samples.map((s) => s.gateway),
+        { label, unit: 'MB', higherIsBetter: false },
+        samples.map((s) => s[label as keyof typeof s]),
       ),
-      figure(
-        { label: 'agent peak RSS, upload', unit: 'MB', higherIsBetter: false },
-        samples.map((s) => s.upload),
-      ),
-      figure(
-        { label: 'agent peak RSS, download', unit: 'MB', higherIsBetter: false },
-        samples.map((s) => s.download),
-      ),
-    ];
+    );
     notes.push(
       'MB = MiB; services sampled from /proc/<pid>/status every 50 ms, agents report their own VmHWM',
     );

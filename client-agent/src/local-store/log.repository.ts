@@ -14,6 +14,9 @@ export interface LogEntry {
   file_seq: number | null;
 }
 
+/** Captured JSON read per page while an outbox file is built or checked. */
+export const ENTRY_PAGE_BYTES = 16 * 1024 * 1024;
+
 export type FileStatus = 'assigned' | 'written' | 'sent';
 export interface OutboxFileRow {
   file_seq: number;
@@ -73,10 +76,38 @@ export class LogRepository {
       .run(fileSeq, first, last).changes;
   }
 
-  entriesOfFile(fileSeq: number): LogEntry[] {
-    return this.db
-      .prepare(`SELECT ${ENTRY_COLUMNS} FROM ${LOG_TABLE} WHERE file_seq = ? ORDER BY seq`)
-      .all(fileSeq) as LogEntry[];
+  /** How many entries a file holds. */
+  countOfFile(fileSeq: number): number {
+    return (
+      this.db.prepare(`SELECT count(*) AS n FROM ${LOG_TABLE} WHERE file_seq = ?`).get(fileSeq) as {
+        n: number;
+      }
+    ).n;
+  }
+
+  /**
+   * A file's entries in seq order, read a page of at most `maxBytes` of captured JSON at a time (a
+   * larger entry alone), so a file of large rows is never held whole. Each page is read completely
+   * before it is yielded: the connection is free while the caller works on it.
+   */
+  *entriesOfFile(fileSeq: number, maxBytes = ENTRY_PAGE_BYTES): Generator<LogEntry> {
+    // octet_length reads the stored size without loading the value.
+    const sizes = this.db
+      .prepare(
+        `SELECT seq, coalesce(octet_length(row_json), 0) + coalesce(octet_length(changes_json), 0) AS bytes
+           FROM ${LOG_TABLE} WHERE file_seq = ? ORDER BY seq`,
+      )
+      .all(fileSeq) as Array<{ seq: number; bytes: number }>;
+    const page = this.db.prepare(
+      `SELECT ${ENTRY_COLUMNS} FROM ${LOG_TABLE} WHERE file_seq = ? AND seq BETWEEN ? AND ? ORDER BY seq`,
+    );
+    for (let i = 0; i < sizes.length;) {
+      let end = i + 1;
+      let bytes = sizes[i].bytes;
+      while (end < sizes.length && bytes + sizes[end].bytes <= maxBytes) bytes += sizes[end++].bytes;
+      yield* page.all(fileSeq, sizes[i].seq, sizes[end - 1].seq) as LogEntry[];
+      i = end;
+    }
   }
 
   unconfirmedCountOfFile(fileSeq: number): number {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { readDxFile, DxTransaction } from '@outpost/dx-format';
 import { agentPaths } from '../config/agent-config';
 import { AgentError, AgentErrorCode } from '../errors';
-import { LogRepository } from '../local-store/log.repository';
+import { LogEntry, LogRepository } from '../local-store/log.repository';
 import { runStatement } from '../local-store/sql';
 import { makeClientFolder } from '../testing/fixtures';
 import { hashFile } from './atomic-file';
@@ -62,6 +62,34 @@ describe('outbox extract', () => {
       [4, 8, 9],
     ]);
     expect(await seqsInOutbox()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('reads the entries of a file a page of bounded bytes at a time, each once, in order', async () => {
+    runStatement(folder.store, `INSERT INTO account(name) VALUES ('${'x'.repeat(3000)}')`);
+    insertAccounts(5);
+    await outbox().extract(10);
+    const db = folder.store.db;
+    const prepare = db.prepare.bind(db);
+    const pages: LogEntry[][] = [];
+    const spy = jest.spyOn(db, 'prepare').mockImplementation((sql: string) => {
+      const stmt = prepare(sql);
+      if (!sql.includes('BETWEEN')) return stmt;
+      const all = stmt.all.bind(stmt);
+      return Object.assign(stmt, {
+        all: (...args: unknown[]) => {
+          const rows = all(...args) as LogEntry[];
+          pages.push(rows);
+          return rows;
+        },
+      });
+    });
+    const seqs = [...new LogRepository(folder.store).entriesOfFile(1, 400)].map((e) => e.seq);
+    spy.mockRestore();
+    expect(seqs).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(pages[0].map((e) => e.seq)).toEqual([1]);
+    expect(pages.length).toBeGreaterThan(2);
+    for (const page of pages.slice(1))
+      expect(page.reduce((n, e) => n + Buffer.byteLength(e.row_json ?? ''), 0)).toBeLessThanOrEqual(400);
   });
 
   it('sends typed values and the user known when the file seq was assigned', async () => {

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DX_FORMAT, DX_VERSION, DxHeader, writeDxFile } from '@outpost/dx-format';
+import { DX_FORMAT, DX_VERSION, DxHeader, DxUploadTransaction, writeDxFile } from '@outpost/dx-format';
 import { AgentError, AgentErrorCode } from '../errors';
 import { LocalStore, StateKey } from '../local-store/local-store';
-import { LogRepository, OutboxFileRow } from '../local-store/log.repository';
+import { LogEntry, LogRepository, OutboxFileRow } from '../local-store/log.repository';
 import { UploadTransactionBuilder } from './upload-transactions';
 import { hashFile, writeFileAtomically } from './atomic-file';
 
@@ -159,11 +159,11 @@ export class Outbox {
   }
 
   private async write(row: OutboxFileRow): Promise<OutboxFileInfo> {
-    const entries = this.log.entriesOfFile(row.file_seq);
-    if (entries.length !== row.count) {
+    const remaining = this.log.countOfFile(row.file_seq);
+    if (remaining !== row.count) {
       throw new AgentError(
         AgentErrorCode.ValueInvalid,
-        `outbox file ${row.file_seq} needs ${row.count} log entries but ${entries.length} remain; it cannot be regenerated`,
+        `outbox file ${row.file_seq} needs ${row.count} log entries but ${remaining} remain; it cannot be regenerated`,
       );
     }
     const builder = new UploadTransactionBuilder(this.store.schema, row.user_login);
@@ -181,11 +181,7 @@ export class Outbox {
     if (row.schema_version !== null) header.schemaVersion = row.schema_version;
     const file = this.filePath(row.file_seq);
     await writeFileAtomically(file, (tmp) =>
-      writeDxFile(
-        tmp,
-        header,
-        entries.map((e) => builder.build(e)),
-      ),
+      writeDxFile(tmp, header, built(this.log.entriesOfFile(row.file_seq), builder)),
     );
     this.hooks.afterWrite?.(row.file_seq);
     const { sha256, bytes } = await hashFile(file);
@@ -225,4 +221,12 @@ export class Outbox {
     const file = this.filePath(fileSeq);
     if (fs.existsSync(file)) fs.renameSync(file, path.join(this.dir.sent, outboxFileName(fileSeq)));
   }
+}
+
+/** The transactions of a file as the writer takes them: a page of entries in memory, not the file. */
+function* built(
+  entries: Iterable<LogEntry>,
+  builder: UploadTransactionBuilder,
+): Generator<DxUploadTransaction> {
+  for (const entry of entries) yield builder.build(entry);
 }

@@ -31,7 +31,7 @@ export const applierConfigSpec = {
   }),
   chunkBytes: int('APPLY_CHUNK_BYTES', {
     description: 'uncompressed bytes of transactions resolved and written per batch, at most',
-    default: 8 * 1024 * 1024,
+    default: 4 * 1024 * 1024,
     min: 64 * 1024,
   }),
   maxLineBytes: int('APPLY_MAX_LINE_BYTES', {

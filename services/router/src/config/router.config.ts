@@ -35,6 +35,13 @@ export const routerConfigSpec = {
     min: 1,
     max: 1_000_000,
   }),
+  fetchBytes: int('ROUTER_FETCH_BYTES', {
+    description:
+      'estimated bytes of rows read per query while a changes file is written (at least one row is read at a time)',
+    default: 4 * 1024 * 1024,
+    min: 64 * 1024,
+    max: 1024 * 1024 * 1024,
+  }),
   extractPageSize: int('ROUTER_EXTRACT_PAGE_ROWS', {
     description: 'rows fetched per cursor page while streaming an extract',
     default: 5_000,

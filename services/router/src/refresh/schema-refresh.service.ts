@@ -7,13 +7,8 @@ import { ROUTER_CONFIG, SCHEMA_SELECTION, VISIBILITY } from '../router.tokens';
 import { deliverPlan } from '../routing/delivery';
 import type { ClientPlan } from '../routing/route-batch';
 import type { OutboundOp } from '../routing/route-plan';
-import { rowJsonSql } from '../routing/row-json';
-import {
-  readSnapshot,
-  RouteRepository,
-  type CurrentRow,
-  type RouteClient,
-} from '../routing/route.repository';
+import { rowBytesSql } from '../routing/row-json';
+import { readSnapshot, RouteRepository, type RouteClient } from '../routing/route.repository';
 
 export interface RefreshResult {
   tables: string[];
@@ -33,6 +28,7 @@ export interface RefreshResult {
 export class SchemaRefreshService {
   private readonly rowsSql = new Map<string, string>();
   private readonly maxFileTxns: number;
+  private readonly fetchBytes: number;
 
   constructor(
     private readonly db: RouterDatabase,
@@ -43,10 +39,11 @@ export class SchemaRefreshService {
     @Inject(ROUTER_CONFIG) config: RouterConfig,
   ) {
     this.maxFileTxns = config.maxFileTxns;
+    this.fetchBytes = config.fetchBytes;
     for (const table of selection.schema.tables) {
       this.rowsSql.set(
         table.name,
-        `SELECT t.id::text AS id, t.row_version AS version, ${rowJsonSql(table, 't')} AS row FROM "${table.name}" t ` +
+        `SELECT t.id::text AS id, t.row_version AS version, ${rowBytesSql(table, 't')} AS bytes FROM "${table.name}" t ` +
           `WHERE t.id IN (${visibility.inverseIdsSql(table.name)})`,
       );
     }
@@ -68,7 +65,8 @@ export class SchemaRefreshService {
     const tables = tablesToRefresh(schema, history.stepsBetween(state.schemaVersion, version));
     const result: RefreshResult = { tables, rows: 0, evicted: 0 };
     if (tables.length > 0) {
-      const plan = await readSnapshot(this.db, async (q) => {
+      // The rows are read while the file is written, from the snapshot the ids were chosen on.
+      await readSnapshot(this.db, async (q) => {
         const at = new Date().toISOString();
         const cause = { seq: state.fromSeq, at, user: '' };
         const ops: OutboundOp[] = [];
@@ -85,14 +83,17 @@ export class SchemaRefreshService {
           release: [],
         };
         for (const table of tables) {
-          const rows = await q.query<CurrentRow>(this.rowsSql.get(table) as string, [client.userLogin]);
+          const rows = await q.query<{ id: string; version: number; bytes: number }>(
+            this.rowsSql.get(table) as string,
+            [client.userLogin],
+          );
           const held = await q.query<{ id: string }>(
             'SELECT row_id::text AS id FROM sync_route_holding WHERE client = $1 AND table_name = $2',
             [client.name, table],
           );
           const visible = new Set(rows.map((r) => r.id));
           for (const r of rows) {
-            ops.push({ op: 'upsert', table, id: r.id, version: r.version, row: r.row, cause });
+            ops.push({ op: 'upsert', table, id: r.id, version: r.version, bytes: r.bytes, cause });
             p.hold.push({ table, id: r.id, version: r.version });
           }
           for (const { id } of held) {
@@ -103,17 +104,18 @@ export class SchemaRefreshService {
           }
           result.rows += rows.length;
         }
-        return p;
-      });
-      const last = await this.repo.lastDownloadSeqs([{ name: client.name, epoch: state.epoch }]);
-      await deliverPlan({
-        plan,
-        upToSeq: state.fromSeq,
-        lastDownloadSeq: last.get(client.name) ?? 0,
-        tableOrder: this.visibility.tableOrder,
-        maxFileTxns: this.maxFileTxns,
-        outbox: this.outbox,
-        repo: this.repo,
+        const last = await this.repo.lastDownloadSeqs([{ name: client.name, epoch: state.epoch }]);
+        await deliverPlan({
+          plan: p,
+          upToSeq: state.fromSeq,
+          lastDownloadSeq: last.get(client.name) ?? 0,
+          tableOrder: this.visibility.tableOrder,
+          maxFileTxns: this.maxFileTxns,
+          fetchBytes: this.fetchBytes,
+          rows: (table, ids) => this.repo.currentRows(q, table, ids),
+          outbox: this.outbox,
+          repo: this.repo,
+        });
       });
     }
     await this.repo.setSchemaVersion(client.name, version);

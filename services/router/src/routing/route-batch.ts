@@ -1,6 +1,6 @@
 import type { FkDependency, VisibilityPlan } from '@outpost/schema';
 import type { Queryable } from '../database/router-database';
-import type { CurrentRow, HoldingRef, LogEntry, RouteRepository } from './route.repository';
+import type { HoldingRef, LogEntry, RouteRepository, RowHead } from './route.repository';
 import {
   decideRow,
   visibilityChanged,
@@ -111,7 +111,7 @@ export class RouteBatch {
   private async evaluate(table: string, ids: string[], causes: Map<string, Cause>): Promise<void> {
     for (const id of ids) this.evaluated.add(key(table, id));
     // One snapshot connection: the three reads run one after another on it.
-    const found = await this.repo.currentRows(this.snapshot, table, ids);
+    const found = await this.repo.rowHeads(this.snapshot, table, ids);
     const recipients = await this.repo.recipients(this.snapshot, table, ids, this.clientNames);
     const holders = await this.repo.holders(this.snapshot, table, ids, this.clientNames);
     const rows = new Map(found.map((r) => [r.id, r]));
@@ -152,9 +152,9 @@ export class RouteBatch {
    * A child that a client newly sees implies its parent is visible too; the parent is evaluated in
    * the same batch, so a client that does not hold it yet gets it in the same file, before the child.
    */
-  private pullParents(table: string, current: CurrentRow, cause: Cause): void {
+  private pullParents(table: string, current: RowHead, cause: Cause): void {
     for (const cascade of this.visibility.childCascades) {
-      const parent = cascade.child === table ? current.row[cascade.fk] : undefined;
+      const parent = cascade.child === table ? current.refs[cascade.fk] : undefined;
       if (typeof parent === 'string') this.add(cascade.parent, parent, cause);
     }
   }
@@ -162,12 +162,12 @@ export class RouteBatch {
   /** The row the source row points to (now, and before its changes) may have gained or lost a client. */
   private followFk(
     dep: FkDependency,
-    current: CurrentRow | undefined,
+    current: RowHead | undefined,
     changed: ChangedRow | undefined,
     moved: boolean,
     cause: Cause,
   ): void {
-    const now = current?.row[dep.fk];
+    const now = current?.refs[dep.fk];
     const before = new Set<string>();
     for (const refs of changed?.oldRefs ?? []) {
       const old = refs[dep.fk];
@@ -188,7 +188,7 @@ export class RouteBatch {
     table: string,
     id: string,
     action: ReturnType<typeof decideRow>,
-    current: CurrentRow | undefined,
+    current: RowHead | undefined,
     cause: Cause,
   ): void {
     if (action === null) return;
@@ -196,8 +196,8 @@ export class RouteBatch {
     const ref = { table, id };
     switch (action) {
       case 'upsert': {
-        const row = current as CurrentRow;
-        plan.ops.push({ op: 'upsert', table, id, version: row.version, row: row.row, cause });
+        const row = current as RowHead;
+        plan.ops.push({ op: 'upsert', table, id, version: row.version, bytes: row.bytes, cause });
         plan.hold.push({ ...ref, version: row.version });
         return;
       }

@@ -153,7 +153,7 @@ describe('orderOutbound', () => {
     table,
     id,
     version: 1,
-    row: {},
+    bytes: 100,
     cause: cause(seq),
   });
   const ev = (table: string, id: string, seq: number): OutboundOp => ({

@@ -1,5 +1,3 @@
-import type { DxRow } from '@outpost/dx-format';
-
 /** One change to a row in the batch being routed, as far as deciding its recipients goes. */
 export interface RowChange {
   seq: number;
@@ -125,8 +123,9 @@ export interface Cause {
   user: string;
 }
 
+/** An upsert names its row by id and version; `bytes` (its estimated size) pages the reads of rows. */
 export type OutboundOp =
-  | { op: 'upsert'; table: string; id: string; version: number; row: DxRow; cause: Cause }
+  | { op: 'upsert'; table: string; id: string; version: number; bytes: number; cause: Cause }
   | { op: 'delete' | 'evict'; table: string; id: string; cause: Cause };
 
 export interface OutboundConfirm {

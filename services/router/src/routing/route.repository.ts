@@ -3,7 +3,7 @@ import type { DxRow } from '@outpost/dx-format';
 import type { Schema, VisibilityPlan } from '@outpost/schema';
 import { RouterDatabase, type Queryable, type Tx } from '../database/router-database';
 import { SYNC_SCHEMA, VISIBILITY } from '../router.tokens';
-import { rowJsonSql } from './row-json';
+import { rowBytesSql, rowJsonSql } from './row-json';
 
 export interface LogEntry {
   seq: number;
@@ -35,6 +35,18 @@ export interface RouteState {
   retryAt: Date | null;
   /** Schema version the client's holdings were last routed under (1 for states from before versions). */
   schemaVersion: number;
+}
+
+/**
+ * What deciding a row needs of it: its version, the values of its columns other rows' visibility
+ * follows (foreign keys), and the estimated size of its DX JSON. The row itself is read only while
+ * its file is written (`rows`), a page at a time, so a batch of large rows is never held whole.
+ */
+export interface RowHead {
+  id: string;
+  version: number;
+  refs: Record<string, unknown>;
+  bytes: number;
 }
 
 export interface CurrentRow {
@@ -76,6 +88,7 @@ export function readSnapshot<T>(db: RouterDatabase, work: (q: Queryable) => Prom
 @Injectable()
 export class RouteRepository {
   private readonly rowSql = new Map<string, string>();
+  private readonly headSql = new Map<string, string>();
 
   constructor(
     private readonly db: RouterDatabase,
@@ -86,6 +99,12 @@ export class RouteRepository {
       this.rowSql.set(
         table.name,
         `SELECT t.id::text AS id, t.row_version AS version, ${rowJsonSql(table, 't')} AS row FROM "${table.name}" t WHERE t.id = ANY($1::uuid[])`,
+      );
+      const refs = refColumns(visibility, table.name).map((c) => `'${c}', t."${c}"`);
+      this.headSql.set(
+        table.name,
+        `SELECT t.id::text AS id, t.row_version AS version, json_build_object(${refs.join(', ')}) AS refs, ` +
+          `${rowBytesSql(table, 't')} AS bytes FROM "${table.name}" t WHERE t.id = ANY($1::uuid[])`,
       );
     }
   }
@@ -163,6 +182,11 @@ export class RouteRepository {
     }));
   }
 
+  async rowHeads(q: Queryable, table: string, ids: string[]): Promise<RowHead[]> {
+    return q.query<RowHead>(this.headSql.get(table) as string, [ids]);
+  }
+
+  /** The rows as DX rows; call with pages of ids whose `bytes` add up to a bounded amount. */
   async currentRows(q: Queryable, table: string, ids: string[]): Promise<CurrentRow[]> {
     return q.query<CurrentRow>(this.rowSql.get(table) as string, [ids]);
   }
@@ -331,6 +355,14 @@ async function changeHoldings(
       [client, hold.map((r) => r.table), hold.map((r) => r.id), hold.map((r) => r.version ?? null)],
     );
   }
+}
+
+/** Columns of `table` whose values the routing of other rows follows (see RouteBatch). */
+function refColumns(visibility: VisibilityPlan, table: string): string[] {
+  const out = new Set<string>();
+  for (const dep of visibility.fkDependencies) if (dep.source === table) out.add(dep.fk);
+  for (const cascade of visibility.childCascades) if (cascade.child === table) out.add(cascade.fk);
+  return [...out];
 }
 
 function groupBy<T>(rows: T[], key: (r: T) => string, value: (r: T) => string): Map<string, Set<string>> {

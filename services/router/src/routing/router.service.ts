@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { VisibilityPlan } from '@outpost/schema';
 import type { RouterConfig } from '../config/router.config';
-import { RouterDatabase } from '../database/router-database';
+import { RouterDatabase, type Queryable } from '../database/router-database';
 import { ExtractService } from '../extract/extract.service';
 import { OutboxWriter } from '../outbox/outbox-writer';
 import { SchemaRefreshService } from '../refresh/schema-refresh.service';
 import { ROUTER_CONFIG, VISIBILITY } from '../router.tokens';
 import { deliverPlan } from './delivery';
-import { RouteBatch, type RouteTarget } from './route-batch';
+import { RouteBatch, type ClientPlan, type RouteTarget } from './route-batch';
 import { readSnapshot, RouteRepository, type LogEntry, type RouteClient } from './route.repository';
 
 const RETRY_BASE_MS = 1_000;
@@ -83,38 +83,49 @@ export class RouterService {
     return more;
   }
 
-  /** Plans and delivers one batch; returns the clients that had nothing to receive. */
+  /**
+   * Plans and delivers one batch; returns the clients that had nothing to receive. The files are
+   * written inside the snapshot the plan was decided on: their rows are read from it a page at a
+   * time as each file is written, never held for the whole batch.
+   */
   private async routeBatch(entries: LogEntry[], targets: RouteTarget[], upToSeq: number): Promise<string[]> {
     if (targets.length === 0) return [];
-    const plans = await readSnapshot(this.db, (snapshot) =>
-      new RouteBatch(this.repo, snapshot, this.visibility, targets).plan(entries),
-    );
-    const busy = new Set(plans.map((p) => p.target.name));
-    const lastSeqs =
-      plans.length > 0
-        ? await this.repo.lastDownloadSeqs(plans.map((p) => ({ name: p.target.name, epoch: p.target.epoch })))
-        : new Map();
-    for (const plan of plans) {
-      const client = plan.target.name;
-      try {
-        const { files, txns } = await deliverPlan({
-          plan,
-          upToSeq,
-          lastDownloadSeq: lastSeqs.get(client) ?? 0,
-          tableOrder: this.visibility.tableOrder,
-          maxFileTxns: this.options.maxFileTxns,
-          outbox: this.outbox,
-          repo: this.repo,
-        });
-        if (files > 0)
-          this.logger.log(
-            `routed ${txns} transactions to ${client} in ${files} file(s), up to log seq ${upToSeq}`,
-          );
-      } catch (err) {
-        await this.recordFailure(client, err);
-      }
-    }
+    const busy = await readSnapshot(this.db, async (snapshot) => {
+      const plans = await new RouteBatch(this.repo, snapshot, this.visibility, targets).plan(entries);
+      const lastSeqs =
+        plans.length > 0
+          ? await this.repo.lastDownloadSeqs(
+              plans.map((p) => ({ name: p.target.name, epoch: p.target.epoch })),
+            )
+          : new Map<string, number>();
+      for (const plan of plans)
+        await this.deliver(plan, upToSeq, lastSeqs.get(plan.target.name) ?? 0, snapshot);
+      return new Set(plans.map((p) => p.target.name));
+    });
     return targets.filter((t) => !busy.has(t.name)).map((t) => t.name);
+  }
+
+  private async deliver(plan: ClientPlan, upToSeq: number, lastDownloadSeq: number, snapshot: Queryable) {
+    const client = plan.target.name;
+    try {
+      const { files, txns } = await deliverPlan({
+        plan,
+        upToSeq,
+        lastDownloadSeq,
+        tableOrder: this.visibility.tableOrder,
+        maxFileTxns: this.options.maxFileTxns,
+        fetchBytes: this.options.fetchBytes,
+        rows: (table, ids) => this.repo.currentRows(snapshot, table, ids),
+        outbox: this.outbox,
+        repo: this.repo,
+      });
+      if (files > 0)
+        this.logger.log(
+          `routed ${txns} transactions to ${client} in ${files} file(s), up to log seq ${upToSeq}`,
+        );
+    } catch (err) {
+      await this.recordFailure(client, err);
+    }
   }
 
   /** Sends the partial re-extract to clients routed under an older schema version; true when any was sent. */

@@ -61,3 +61,19 @@ function valueSql(col: ColumnDef, ref: string): string {
       return tagged('$json', ref);
   }
 }
+
+/**
+ * A SQL expression for about how many bytes the row's DX JSON takes, read without building it:
+ * `octet_length` of a text value reads the length from its TOAST pointer without fetching the
+ * value, and other values are small (their stored size stands in). Escaping can make the JSON of
+ * text longer than the text; the estimate bounds what a page of rows holds, not a hard limit.
+ */
+export function rowBytesSql(table: TableDef, alias: string): string {
+  const terms = table.allColumns.map((c) => {
+    const ref = `${alias}.${q(c.name)}`;
+    const size = c.type === 'text' ? `octet_length(${ref})` : `pg_column_size(${ref})`;
+    // Name, quotes, colon, comma and a typed value's tag.
+    return `coalesce(${size}::bigint, 4) + ${c.name.length + 12}`;
+  });
+  return terms.join(' + ');
+}
