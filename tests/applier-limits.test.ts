@@ -44,6 +44,12 @@ describe('applier limits by bytes', () => {
     });
   };
 
+  const chunksWritten = async (): Promise<number> => {
+    const text = await (await fetch(env.applierMetricsUrl)).text();
+    const line = /^outpost_apply_chunks_total(?:\{[^}]*\})? (\d+)/m.exec(text);
+    return line ? Number(line[1]) : 0;
+  };
+
   it('applies many large rows in byte-bounded chunks', async () => {
     const account = uuid();
     const txs = [
@@ -54,9 +60,13 @@ describe('applier limits by bytes', () => {
       }),
       ...Array.from({ length: 30 }, (_, i) => contact(i + 2, account, 48 * 1024)),
     ];
+    const chunksBefore = await chunksWritten();
     await env.putFile('big-rows', 1, txs);
     await env.publishReceived('big-rows', 1);
     await env.waitApplied('big-rows', 1);
+    // 31 transactions are far below APPLY_CHUNK_TXNS: only the byte bound can split the file.
+    // About 2 MB of lines in chunks of 64 KiB (checked between the reader's batches).
+    expect((await chunksWritten()) - chunksBefore).toBeGreaterThanOrEqual(4);
     const rows = await env.db.query(`SELECT count(*)::int AS n FROM contact WHERE account_id = $1`, [
       account,
     ]);

@@ -71,6 +71,11 @@ export class ApplierEnv {
     return this.stack.startService('applier', { env, waitHealthy: opts.waitHealthy });
   }
 
+  /** Where the running applier serves its Prometheus metrics. */
+  get applierMetricsUrl(): string {
+    return this.stack.endpoints.applier.metrics;
+  }
+
   /** Starts a router: its change capture turns the stream into the transaction log. */
   async startRouter(env: Record<string, string> = {}): Promise<ApplierProcess> {
     // A queue prefix of its own: the router takes no kicks meant for the tests to count.

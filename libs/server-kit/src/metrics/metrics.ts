@@ -83,6 +83,15 @@ export const syncMetrics = {
   }),
 };
 
+/** The applier's work on upload files. */
+export const applyMetrics = {
+  chunks: new Counter({
+    name: 'outpost_apply_chunks_total',
+    help: 'Chunks of upload files the applier resolved and wrote, each bounded by APPLY_CHUNK_TXNS transactions and APPLY_CHUNK_BYTES of decoded lines (a chunk rolled back with its file counts too)',
+    registers: [metricsRegistry],
+  }),
+};
+
 /** What the router's retention removed (docs/architecture.md "Retention"). */
 export const retentionMetrics = {
   pruned: new Counter({

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import type { Pool, PoolClient } from 'pg';
 import { patterns, RefusalCode, type RouterKickEvent } from '@outpost/contracts';
 import { compileVisibility, type Schema } from '@outpost/schema';
-import { EventPublisher } from '@outpost/server-kit';
+import { applyMetrics, EventPublisher } from '@outpost/server-kit';
 import { archiveKey, inboxAreaPrefix, isNotFound, ObjectStore, quarantineKey } from '@outpost/storage';
 import { APPLIER_CONFIG, type ApplierConfig } from '../config/applier.config';
 import { PG_POOL } from '../database/pg-pool';
@@ -59,12 +59,10 @@ export class InboxApplyService implements OnModuleDestroy {
       history: config.schema.history,
       chunkBytes: config.chunkBytes,
       maxLineBytes: config.maxLineBytes,
-      afterChunk:
-        faultAt === undefined
-          ? undefined
-          : (n) => {
-              if (n >= faultAt) process.kill(process.pid, 'SIGKILL');
-            },
+      afterChunk: (n) => {
+        applyMetrics.chunks.inc();
+        if (faultAt !== undefined && n >= faultAt) process.kill(process.pid, 'SIGKILL');
+      },
     });
   }
 
