@@ -32,8 +32,12 @@ describe('change capture', () => {
   it('loses and repeats nothing when the router is killed while it captures', async () => {
     const small: string[] = [];
     const large: string[] = [];
+    // The writes go on until the last kill: each kill waits for the log to grow, which it can
+    // only do while something is still being written.
+    let killing = true;
     const writing = (async () => {
-      for (let i = 0; i < 150; i += 1) {
+      for (let i = 0; i < 150 || killing; i += 1) {
+        if (i >= 150) await new Promise((resolve) => setTimeout(resolve, 20));
         const client = await db.connect();
         try {
           await client.query('BEGIN');
@@ -58,10 +62,14 @@ describe('change capture', () => {
     })();
     for (let kill = 0; kill < 3; kill += 1) {
       const before = await logCount(db);
-      await waitFor(async () => (await logCount(db)) > before, { timeoutMs: 60_000 });
+      await waitFor(async () => (await logCount(db)) > before, {
+        timeoutMs: 60_000,
+        description: `the log to grow before kill ${kill + 1}`,
+      });
       await stack.kill('router');
       await stack.startService('router');
     }
+    killing = false;
     await writing;
     await captured();
 
