@@ -1,8 +1,8 @@
 import type { PoolClient } from 'pg';
-import type { DxRow } from '@outpost/dx-format';
 import { compileVisibility, salesSchema } from '@outpost/schema';
+import { knownRows } from './chunk-rows';
 import { rowKey } from './chunk-types';
-import { WriteGuard, type KnownRows } from './write-guard';
+import { WriteGuard } from './write-guard';
 
 const ACCOUNT = '11111111-1111-4111-8111-111111111111';
 const OTHER_ACCOUNT = '22222222-2222-4222-8222-222222222222';
@@ -22,12 +22,6 @@ function recordingDb(visible: Set<string>): { db: PoolClient; asked: string[][] 
   return { db, asked };
 }
 
-function known(rows: Array<[string, string, DxRow | null]>): KnownRows {
-  const out = new Map<string, Map<string, DxRow | null>>();
-  for (const [table, id, values] of rows) out.set(table, (out.get(table) ?? new Map()).set(id, values));
-  return out;
-}
-
 describe('WriteGuard.seen', () => {
   const guard = new WriteGuard(salesSchema, compileVisibility(salesSchema));
 
@@ -40,7 +34,7 @@ describe('WriteGuard.seen', () => {
         ['account', new Set([ACCOUNT])],
         ['contact', new Set([CONTACT])],
       ]),
-      known([
+      knownRows([
         ['account', ACCOUNT, { id: ACCOUNT, name: 'A', owner_login: 'ann' }],
         ['contact', CONTACT, { id: CONTACT, account_id: ACCOUNT, last_name: 'C' }],
       ]),
@@ -60,7 +54,7 @@ describe('WriteGuard.seen', () => {
         ['account', new Set([OTHER_ACCOUNT])],
         ['contact', new Set([ORPHAN])],
       ]),
-      known([
+      knownRows([
         ['account', OTHER_ACCOUNT, { id: OTHER_ACCOUNT, name: 'B', owner_login: 'bob' }],
         ['contact', ORPHAN, { id: ORPHAN, account_id: ACCOUNT, last_name: 'O' }],
       ]),
@@ -75,7 +69,7 @@ describe('WriteGuard.seen', () => {
       db,
       'ann',
       new Map([['account', new Set([INSERTED])]]),
-      known([['account', INSERTED, null]]),
+      knownRows([['account', INSERTED, null]]),
     );
     expect(seen.size).toBe(0);
     expect(asked).toEqual([]);

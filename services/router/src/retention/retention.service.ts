@@ -127,8 +127,9 @@ export class RetentionService {
     const keys = await this.store.listOlder(this.store.inboxBucket, PARTS_ROOT, before);
     let removed = 0;
     for (let i = 0; i < keys.length && !(await shouldStop()); i += limit) {
-      for (const key of keys.slice(i, i + limit)) await this.store.remove(this.store.inboxBucket, key);
-      removed += Math.min(limit, keys.length - i);
+      const batch = keys.slice(i, i + limit);
+      for (const key of batch) await this.store.remove(this.store.inboxBucket, key);
+      removed += batch.length;
     }
     return removed;
   }
