@@ -34,6 +34,8 @@ export interface OutboxFileRow {
 }
 
 const ENTRY_COLUMNS = 'seq, at, table_name, row_id, op, row_json, changes_json, base_version, file_seq';
+/** Stored size of an entry's captured JSON; octet_length reads it without loading the value. */
+const ENTRY_BYTES = 'coalesce(octet_length(row_json), 0) + coalesce(octet_length(changes_json), 0)';
 /** An entry stays until a confirm covers it; the newest confirmed one is kept as the seq high-water mark. */
 const UNCONFIRMED = 'confirmed IS NULL';
 
@@ -57,14 +59,23 @@ export class LogRepository {
     );
   }
 
-  /** The first `limit` entries not yet in a file, in seq order. */
-  pendingSeqRange(limit: number): { first: number; last: number; count: number } | null {
+  /**
+   * The next entries not yet in a file, in seq order: at most `limit` of them and `maxBytes` of
+   * captured JSON (an entry larger than that goes alone), so no file outgrows what the server takes.
+   */
+  pendingSeqRange(
+    limit: number,
+    maxBytes = Number.MAX_SAFE_INTEGER,
+  ): { first: number; last: number; count: number } | null {
     const row = this.db
       .prepare(
-        `SELECT min(seq) AS first, max(seq) AS last, count(*) AS count FROM
-         (SELECT seq FROM ${LOG_TABLE} WHERE file_seq IS NULL AND ${UNCONFIRMED} ORDER BY seq LIMIT ?)`,
+        `SELECT min(seq) AS first, max(seq) AS last, count(*) AS count FROM (
+           SELECT seq, bytes, sum(bytes) OVER (ORDER BY seq) AS running FROM (
+             SELECT seq, ${ENTRY_BYTES} AS bytes FROM ${LOG_TABLE}
+              WHERE file_seq IS NULL AND ${UNCONFIRMED} ORDER BY seq LIMIT ?))
+         WHERE running <= ? OR running = bytes`,
       )
-      .get(limit) as { first: number | null; last: number; count: number };
+      .get(limit, maxBytes) as { first: number | null; last: number; count: number };
     return row.first === null ? null : { first: row.first, last: row.last, count: row.count };
   }
 
@@ -91,10 +102,9 @@ export class LogRepository {
    * before it is yielded: the connection is free while the caller works on it.
    */
   *entriesOfFile(fileSeq: number, maxBytes = ENTRY_PAGE_BYTES): Generator<LogEntry> {
-    // octet_length reads the stored size without loading the value.
     const sizes = this.db
       .prepare(
-        `SELECT seq, coalesce(octet_length(row_json), 0) + coalesce(octet_length(changes_json), 0) AS bytes
+        `SELECT seq, ${ENTRY_BYTES} AS bytes
            FROM ${LOG_TABLE} WHERE file_seq = ? ORDER BY seq`,
       )
       .all(fileSeq) as Array<{ seq: number; bytes: number }>;

@@ -64,6 +64,27 @@ describe('outbox extract', () => {
     expect(await seqsInOutbox()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
+  it('closes a file at a byte bound too; a change larger than the bound goes in a file of its own', async () => {
+    insertAccounts(2);
+    runStatement(folder.store, `INSERT INTO account(name) VALUES ('${'x'.repeat(5000)}')`);
+    insertAccounts(3, 2);
+    const sizes = folder.store.db
+      .prepare('SELECT octet_length(row_json) AS n FROM _outpost_log ORDER BY seq')
+      .all() as Array<{ n: number }>;
+    const small = Math.max(...sizes.filter((_, i) => i !== 2).map((s) => s.n));
+    expect(sizes[2].n).toBeGreaterThan(5000);
+    expect(3 * Math.min(...sizes.map((s) => s.n))).toBeGreaterThan(2 * small + 1);
+    // Room for two small entries per file, never for the large one with anything else.
+    const result = await outbox().extract(100, 2 * small + 1);
+    expect(result.files.map((f) => [f.firstSeq, f.lastSeq])).toEqual([
+      [1, 2],
+      [3, 3],
+      [4, 5],
+      [6, 6],
+    ]);
+    expect(await seqsInOutbox()).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
   it('reads the entries of a file a page of bounded bytes at a time, each once, in order', async () => {
     runStatement(folder.store, `INSERT INTO account(name) VALUES ('${'x'.repeat(3000)}')`);
     insertAccounts(5);

@@ -13,6 +13,13 @@ import { hashFile, writeFileAtomically } from './atomic-file';
  */
 export const DEFAULT_MAX_PER_FILE = 5000;
 
+/**
+ * Captured JSON in one outbox file, so that a backlog of large rows travels in several files, each
+ * well under the gateway's UPLOAD_MAX_BYTES (256 MiB compressed by default); a single change larger
+ * than this (at most UPLOAD_MAX_TXN_BYTES) goes in a file of its own.
+ */
+export const DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024;
+
 /** Sent files are kept this long after the server acknowledged them, to inspect what went out. */
 export const DEFAULT_KEEP_DAYS = 7;
 
@@ -71,7 +78,10 @@ export class Outbox {
     return this.log.filesWithStatus('written');
   }
 
-  async extract(maxPerFile = DEFAULT_MAX_PER_FILE): Promise<ExtractResult> {
+  async extract(
+    maxPerFile = DEFAULT_MAX_PER_FILE,
+    maxFileBytes = DEFAULT_MAX_FILE_BYTES,
+  ): Promise<ExtractResult> {
     if (!Number.isInteger(maxPerFile) || maxPerFile < 1) {
       throw new AgentError(
         AgentErrorCode.ConfigInvalid,
@@ -79,7 +89,7 @@ export class Outbox {
       );
     }
     const recovered = await this.recover();
-    const assigned = this.assign(maxPerFile);
+    const assigned = this.assign(maxPerFile, maxFileBytes);
     this.hooks.afterAssign?.(assigned.map((f) => f.file_seq));
     const files: OutboxFileInfo[] = [];
     for (const row of assigned) files.push(await this.write(row));
@@ -118,7 +128,7 @@ export class Outbox {
   }
 
   /** One SQLite transaction: every pending entry gets a file seq; the entries are validated before commit. */
-  private assign(maxPerFile: number): OutboxFileRow[] {
+  private assign(maxPerFile: number, maxFileBytes: number): OutboxFileRow[] {
     const db = this.store.db;
     return db
       .transaction(() => {
@@ -127,9 +137,9 @@ export class Outbox {
         const createdAt = new Date().toISOString();
         const seqs: number[] = [];
         for (
-          let range = this.log.pendingSeqRange(maxPerFile);
+          let range = this.log.pendingSeqRange(maxPerFile, maxFileBytes);
           range;
-          range = this.log.pendingSeqRange(maxPerFile)
+          range = this.log.pendingSeqRange(maxPerFile, maxFileBytes)
         ) {
           const fileSeq = this.log.nextFileSeq();
           if (range.last - range.first + 1 !== range.count) {
