@@ -49,6 +49,9 @@ interface RawResponse {
 
 type Body = Buffer | { stream: Readable; length: number } | undefined;
 
+const isStream = (body: Body): body is { stream: Readable; length: number } =>
+  body !== undefined && !Buffer.isBuffer(body);
+
 /** The agent HTTP API of the sync gateway (docs/architecture.md), over node:http/https so uploads stream. */
 export class GatewayClient {
   private token: string | null = null;
@@ -256,6 +259,7 @@ export class GatewayClient {
     path: string,
     body: Body,
     headers: http.OutgoingHttpHeaders,
+    retry = true,
   ): Promise<http.IncomingMessage> {
     const url = new URL(path, this.base);
     const all: http.OutgoingHttpHeaders = { accept: 'application/json', ...headers };
@@ -269,7 +273,20 @@ export class GatewayClient {
       req.setTimeout(this.timeoutMs, () =>
         req.destroy(Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' })),
       );
-      req.on('error', (err) => reject(this.networkError(err, method, path)));
+      req.on('error', (err) => {
+        // A kept-alive socket the server closed just as this request went out: the request never
+        // reached it. Sent again once on a new socket, unless its body was a stream already read.
+        if (
+          retry &&
+          req.reusedSocket &&
+          (err as NodeJS.ErrnoException).code === 'ECONNRESET' &&
+          !isStream(body)
+        ) {
+          this.request(method, path, body, headers, false).then(resolve, reject);
+          return;
+        }
+        reject(this.networkError(err, method, path));
+      });
       if (Buffer.isBuffer(body)) req.end(body);
       else if (body) {
         body.stream.on('error', (err) => req.destroy(err));
