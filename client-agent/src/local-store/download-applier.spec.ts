@@ -165,6 +165,46 @@ describe('download apply', () => {
     expect(new DownloadApplier(folder.store).position()).toEqual({ epoch: 2, fileSeq: 1 });
   });
 
+  const indexes = () =>
+    folder.store.db
+      .prepare(`SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`)
+      .all();
+
+  it('builds the secondary indexes again after an extract, and keeps them when it fails', async () => {
+    const before = indexes();
+    expect(before.length).toBeGreaterThan(0);
+    const during: unknown[][] = [];
+    const txs = [upsert(50, ACCOUNT_A, 'Snapshot A', 7), upsert(51, ACCOUNT_B, 'Snapshot B', 7)];
+    const header: DxHeader = {
+      format: DX_FORMAT,
+      version: DX_VERSION,
+      client: 'laptop-1',
+      fileSeq: 1,
+      direction: 'download',
+      firstSeq: 50,
+      lastSeq: 51,
+      count: 2,
+      createdAt: AT,
+      kind: 'extract',
+      epoch: 2,
+    };
+    function* batches() {
+      yield [txs[0]];
+      during.push(indexes());
+      yield [txs[1]];
+    }
+    await new DownloadApplier(folder.store).apply(header, batches(), 2);
+    // While the rows load, the synced tables have no secondary index; after, every one is back.
+    expect(during[0].length).toBeLessThan(before.length);
+    expect(indexes()).toEqual(before);
+    const bad = { ...upsert(53, ACCOUNT_B, 'x', 1), row: { id: ACCOUNT_B, name: null } } as DxTransaction;
+    await expect(
+      apply(2, [upsert(52, ACCOUNT_C, 'C', 1), bad], { kind: 'extract', epoch: 3 }),
+    ).rejects.toThrow(/is null but the column is NOT NULL/);
+    expect(indexes()).toEqual(before);
+    expect(accounts().map((a) => a.name)).toEqual(['Snapshot A', 'Snapshot B']);
+  });
+
   it('applies nothing of a file with a bad row and says which transaction', async () => {
     const bad: DxTransaction = {
       seq: 11,

@@ -103,6 +103,9 @@ export class DownloadApplier {
       if (extract)
         for (const t of [...this.tables.values()].reverse())
           this.store.db.prepare(`DELETE FROM ${t.table.name}`).run();
+      // Secondary indexes are built once over the loaded rows rather than entry by entry in random
+      // order; inside the transaction, so a failed load leaves them as they were.
+      const indexes = extract ? this.dropSecondaryIndexes() : [];
       let pending = this.log.rowsWithUnconfirmedChanges();
       let txns = 0;
       for await (const batch of batches) {
@@ -124,11 +127,25 @@ export class DownloadApplier {
           }
         }
       }
+      for (const sql of indexes) this.store.db.exec(sql);
       if (extract) for (const entry of this.log.unconfirmedEntries()) this.replay(entry);
       this.store.setState(StateKey.downloadEpoch, String(epoch));
       this.store.setState(StateKey.downloadFileSeq, String(header.fileSeq));
       return { applied: true, txns };
     });
+  }
+
+  /** Drops the synced tables' own indexes (not those of primary keys or unique constraints); returns their DDL. */
+  private dropSecondaryIndexes(): string[] {
+    const names = [...this.tables.keys()];
+    const indexes = this.store.db
+      .prepare(
+        `SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL
+            AND tbl_name IN (${names.map(() => '?').join(', ')}) ORDER BY name`,
+      )
+      .all(...names) as Array<{ name: string; sql: string }>;
+    for (const index of indexes) this.store.db.exec(`DROP INDEX "${index.name}"`);
+    return indexes.map((index) => index.sql);
   }
 
   private applyRowTx(tx: Exclude<DxTransaction, { op: 'confirm' }>): void {
