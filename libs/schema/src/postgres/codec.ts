@@ -78,6 +78,11 @@ export function dxToPg(col: ColumnDef, value: DxValue | undefined): string | num
     if (col.nullable || col.name === 'sync_conflict_of') return null;
     throw new ColumnValueError(col.name, 'is null but the column is not nullable');
   }
+  return presentToPg(col, value);
+}
+
+/** dxToPg of a value that is not null (no copy of the column to allow a null: this runs per value). */
+function presentToPg(col: ColumnDef, value: Exclude<DxValue, null>): string | number | boolean {
   const wrong = (what: string) => new ColumnValueError(col.name, `expects ${what}, got ${describe(value)}`);
   switch (col.type) {
     case 'uuid':
@@ -129,7 +134,7 @@ export function dxToPg(col: ColumnDef, value: DxValue | undefined): string | num
 export function dxKey(col: ColumnDef, value: DxValue | undefined): string {
   if (value === null || value === undefined) return 'null';
   if (col.type === 'json') return `j:${stableJson((value as { $json?: unknown }).$json)}`;
-  const param = dxToPg({ ...col, nullable: true }, value);
+  const param = presentToPg(col, value);
   if (col.type === 'decimal') return `d:${decimalKey(String(param))}`;
   return `${col.type}:${String(param)}`;
 }
@@ -137,10 +142,22 @@ export function dxKey(col: ColumnDef, value: DxValue | undefined): string {
 /** The DX value as Postgres will give it back (decimals with `scale` digits, timestamps in UTC). */
 export function normalizeDx(col: ColumnDef, value: DxValue | undefined): DxValue {
   if (value === null || value === undefined) return null;
-  const param = dxToPg({ ...col, nullable: true }, value);
-  if (col.type === 'json') return value;
-  if (col.type === 'decimal') return { $dec: withScale(decimalKey(String(param)), col.scale ?? 0) };
-  return pgToDx(col, param);
+  const param = presentToPg(col, value);
+  switch (col.type) {
+    case 'json':
+      return value;
+    case 'decimal':
+      return { $dec: withScale(decimalKey(String(param)), col.scale ?? 0) };
+    case 'timestamp':
+      // Already in the UTC form Postgres gives back.
+      return { $ts: param as string };
+    case 'uuid':
+    case 'text':
+    case 'boolean':
+    case 'integer':
+    case 'date':
+      return pgToDx(col, param);
+  }
 }
 
 function withScale(canonical: string, scale: number): string {
