@@ -17,8 +17,11 @@ describe('change capture', () => {
   let db: Pool;
 
   beforeAll(async () => {
-    // Small batches, so large transactions are written in parts and kills land between parts.
-    stack = await startStack({ env: { CAPTURE_BATCH_ROWS: '50', ROUTER_POLL_MS: '100' } });
+    // Small batches (by rows and by bytes), so large transactions are written in parts and kills
+    // land between parts.
+    stack = await startStack({
+      env: { CAPTURE_BATCH_ROWS: '50', CAPTURE_BATCH_BYTES: String(64 * 1024), ROUTER_POLL_MS: '100' },
+    });
     db = new Pool({ connectionString: stack.databaseUrl, max: 4 });
     db.on('error', () => undefined);
   });
@@ -180,6 +183,30 @@ describe('change capture', () => {
     expect((await db.query(`SELECT op FROM sync_txn_log WHERE row_id = $1`, [id])).rows).toEqual([
       { op: 'insert' },
     ]);
+  });
+
+  it('writes a transaction of large deleted rows in parts bounded by bytes, each row once', async () => {
+    const ids = Array.from({ length: 20 }, () => randomUUID());
+    const name = 'x'.repeat(20_000);
+    await db.query(`INSERT INTO account (id, name) SELECT id, $2 || id FROM unnest($1::uuid[]) AS id`, [
+      ids,
+      name,
+    ]);
+    await captured();
+    // One transaction: 20 old rows of 20 kB are kept for eviction. Far below CAPTURE_BATCH_ROWS,
+    // so only CAPTURE_BATCH_BYTES (64 KiB here) can split it.
+    await db.query(`DELETE FROM account WHERE id = ANY($1::uuid[])`, [ids]);
+    await captured();
+    // Each batch is one transaction of the capture: its rows share an xmin.
+    const logged = await db.query<{ n: number; batches: number; shortest: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT xmin::text)::int AS batches,
+              min(length(old_row->>'name'))::int AS shortest
+         FROM sync_txn_log WHERE op = 'delete' AND row_id = ANY($1::uuid[])`,
+      [ids],
+    );
+    expect(logged.rows[0].n).toBe(20);
+    expect(logged.rows[0].batches).toBeGreaterThanOrEqual(5);
+    expect(logged.rows[0].shortest).toBe(name.length + 36);
   });
 
   it('shows the administrator the slot and its lag', async () => {

@@ -92,6 +92,21 @@ export const applyMetrics = {
   }),
 };
 
+/** The router's change capture. */
+export const captureMetrics = {
+  writes: new Counter({
+    name: 'outpost_capture_writes_total',
+    help: 'Batches of captured rows the router wrote to its log with their stream position, by kind (whole: ends at a commit; partial: part of a transaction larger than CAPTURE_BATCH_ROWS or CAPTURE_BATCH_BYTES)',
+    labelNames: ['kind'] as const,
+    registers: [metricsRegistry],
+  }),
+  pauses: new Counter({
+    name: 'outpost_capture_pauses_total',
+    help: 'Times the capture paused its replication socket because decoded messages waiting to be handled reached 500 or 16 MiB',
+    registers: [metricsRegistry],
+  }),
+};
+
 /** What the router's retention removed (docs/architecture.md "Retention"). */
 export const retentionMetrics = {
   pruned: new Counter({

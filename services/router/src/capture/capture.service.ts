@@ -1,14 +1,15 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import { CAPTURE_PROBE_PREFIX, CAPTURE_PUBLICATION, defaultCaptureSlot } from '@outpost/schema';
+import { captureMetrics } from '@outpost/server-kit';
 import type { RouterConfig } from '../config/router.config';
 import { RouterDatabase } from '../database/router-database';
 import { ROUTER_CONFIG } from '../router.tokens';
 import { CaptureRepository } from './capture.repository';
-import { ChangeDecoder, type CapturedRow, type TxnContext } from './change-decoder';
+import { ChangeDecoder, messageBytes, type CapturedRow, type TxnContext } from './change-decoder';
 import { lsnText, lsnValue } from './lsn';
 
-type Item = { kind: 'data'; msg: Pgoutput.Message } | { kind: 'heartbeat'; lsn: string };
+type Item = { kind: 'data'; msg: Pgoutput.Message; bytes: number } | { kind: 'heartbeat'; lsn: string };
 
 interface OpenTxn {
   ctx: TxnContext;
@@ -20,11 +21,19 @@ interface OpenTxn {
   /** Rows of this transaction in the log so far (partial writes). */
   written: number;
   rows: CapturedRow[];
+  /** What `rows` hold in memory, roughly. */
+  bytes: number;
 }
 
-/** Decoded messages held while a batch is written; the socket is paused above this. */
+/**
+ * Decoded messages held while a batch is written: the socket is paused above this many, or this
+ * many bytes of their values (a few rows of tens of MiB must not be held by the hundred), and
+ * resumed below the low marks.
+ */
 const QUEUE_HIGH = 500;
 const QUEUE_LOW = 50;
+const QUEUE_HIGH_BYTES = 16 * 1024 * 1024;
+const QUEUE_LOW_BYTES = 4 * 1024 * 1024;
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 30_000;
 
@@ -41,6 +50,7 @@ export class CaptureService {
   readonly slotName: string;
   private stream: LogicalReplicationService | null = null;
   private queue: Item[] = [];
+  private queuedBytes = 0;
   private draining: Promise<void> | null = null;
   private paused = false;
   private failures = 0;
@@ -49,6 +59,7 @@ export class CaptureService {
   private partialInLog = false;
   private txn: OpenTxn | null = null;
   private pending: CapturedRow[] = [];
+  private pendingBytes = 0;
   private pendingLsn: string | null = null;
   private readonly listeners: Array<() => void> = [];
 
@@ -122,8 +133,10 @@ export class CaptureService {
     await stream?.destroy().catch(() => undefined);
     await this.draining;
     this.queue = [];
+    this.queuedBytes = 0;
     this.txn = null;
     this.pending = [];
+    this.pendingBytes = 0;
     this.pendingLsn = null;
     this.paused = false;
   }
@@ -155,7 +168,9 @@ export class CaptureService {
       messages: true,
     });
     keepText(plugin);
-    stream.on('data', (_lsn: string, msg: Pgoutput.Message) => this.enqueue({ kind: 'data', msg }));
+    stream.on('data', (_lsn: string, msg: Pgoutput.Message) =>
+      this.enqueue({ kind: 'data', msg, bytes: messageBytes(msg) }),
+    );
     stream.on('heartbeat', (lsn: string) => this.enqueue({ kind: 'heartbeat', lsn }));
     stream.on('error', (err: Error) => {
       if (this.stream === stream) this.fail(err);
@@ -190,7 +205,9 @@ export class CaptureService {
   private enqueue(item: Item): void {
     if (!this.stream) return;
     this.queue.push(item);
-    if (this.queue.length >= QUEUE_HIGH && !this.paused) this.socket('pause');
+    if (item.kind === 'data') this.queuedBytes += item.bytes;
+    if ((this.queue.length >= QUEUE_HIGH || this.queuedBytes >= QUEUE_HIGH_BYTES) && !this.paused)
+      this.socket('pause');
     this.kickDrain();
   }
 
@@ -207,7 +224,9 @@ export class CaptureService {
     const stream = this.stream;
     while (this.queue.length > 0 && this.stream === stream) {
       const item = this.queue.shift() as Item;
-      if (this.paused && this.queue.length <= QUEUE_LOW) this.socket('resume');
+      if (item.kind === 'data') this.queuedBytes -= item.bytes;
+      if (this.paused && this.queue.length <= QUEUE_LOW && this.queuedBytes <= QUEUE_LOW_BYTES)
+        this.socket('resume');
       try {
         if (item.kind === 'heartbeat') this.heartbeat(item.lsn);
         else await this.handle(item.msg);
@@ -237,8 +256,10 @@ export class CaptureService {
     this.paused = action === 'pause';
     const conn = (this.stream as unknown as { _connection?: { stream?: NodeJS.ReadableStream } } | null)
       ?._connection;
-    if (action === 'pause') conn?.stream?.pause();
-    else conn?.stream?.resume();
+    if (action === 'pause') {
+      captureMetrics.pauses.inc();
+      conn?.stream?.pause();
+    } else conn?.stream?.resume();
   }
 
   private async handle(msg: Pgoutput.Message): Promise<void> {
@@ -283,6 +304,7 @@ export class CaptureService {
       skipRows,
       written: skipRows,
       rows: [],
+      bytes: 0,
     };
   }
 
@@ -295,8 +317,17 @@ export class CaptureService {
         continue;
       }
       txn.rows.push(row);
+      txn.bytes += row.bytes;
     }
-    if (txn.rows.length + this.pending.length >= this.config.captureBatchRows) await this.writePartial(txn);
+    if (this.batchFull(txn.rows.length, txn.bytes)) await this.writePartial(txn);
+  }
+
+  /** A batch is written once it holds CAPTURE_BATCH_ROWS rows or CAPTURE_BATCH_BYTES of them. */
+  private batchFull(moreRows = 0, moreBytes = 0): boolean {
+    return (
+      this.pending.length + moreRows >= this.config.captureBatchRows ||
+      this.pendingBytes + moreBytes >= this.config.captureBatchBytes
+    );
   }
 
   private async commit(msg: Pgoutput.MessageCommit): Promise<void> {
@@ -304,9 +335,10 @@ export class CaptureService {
     this.txn = null;
     if (!txn || txn.skip) return;
     for (const row of txn.rows) this.pending.push(row);
+    this.pendingBytes += txn.bytes;
     this.pendingLsn = msg.commitEndLsn;
     this.partial = null;
-    if (this.pending.length >= this.config.captureBatchRows) await this.flush();
+    if (this.batchFull()) await this.flush();
   }
 
   /** A transaction larger than a batch: its rows so far go in, with how many of it are logged. */
@@ -314,10 +346,13 @@ export class CaptureService {
     const rows = [...this.pending, ...txn.rows];
     const partial = { lsn: txn.finalLsn, rows: txn.written + txn.rows.length };
     await this.repo.write(rows, this.pendingLsn, partial);
+    captureMetrics.writes.inc({ kind: 'partial' });
     this.acknowledge(this.pendingLsn);
     txn.written = partial.rows;
     txn.rows = [];
+    txn.bytes = 0;
     this.pending = [];
+    this.pendingBytes = 0;
     this.pendingLsn = null;
     this.partialInLog = true;
     this.notify();
@@ -331,8 +366,10 @@ export class CaptureService {
     }
     const rows = this.pending;
     await this.repo.write(rows, this.pendingLsn, null);
+    captureMetrics.writes.inc({ kind: 'whole' });
     this.acknowledge(this.pendingLsn);
     this.pending = [];
+    this.pendingBytes = 0;
     this.pendingLsn = null;
     this.partialInLog = false;
     if (rows.length > 0) this.notify();

@@ -21,6 +21,39 @@ export interface CapturedRow {
   echo: boolean;
   oldRefs: Record<string, unknown> | null;
   oldRow: Record<string, unknown> | null;
+  /** Roughly what the row holds in memory until it is logged (its old values' text). */
+  bytes: number;
+}
+
+/** Fixed cost counted for each held row or message besides its values. */
+const ITEM_BYTES = 100;
+
+/** Text length of a decoded row's values (pgoutput's text is kept, so values are strings). */
+function valuesBytes(row: Record<string, unknown> | null | undefined): number {
+  let bytes = 0;
+  if (row) for (const value of Object.values(row)) bytes += typeof value === 'string' ? value.length : 8;
+  return bytes;
+}
+
+/** Roughly what a decoded stream message holds in memory until it is handled. */
+export function messageBytes(msg: Pgoutput.Message): number {
+  switch (msg.tag) {
+    case 'insert':
+      return ITEM_BYTES + valuesBytes(msg.new);
+    case 'update':
+      return ITEM_BYTES + valuesBytes(msg.new) + valuesBytes(msg.old) + valuesBytes(msg.key);
+    case 'delete':
+      return ITEM_BYTES + valuesBytes(msg.old) + valuesBytes(msg.key);
+    case 'message':
+      return ITEM_BYTES + msg.content.length;
+    case 'begin':
+    case 'commit':
+    case 'origin':
+    case 'relation':
+    case 'truncate':
+    case 'type':
+      return ITEM_BYTES;
+  }
 }
 
 interface TableShape {
@@ -69,6 +102,8 @@ export class ChangeDecoder {
     const source = msg.tag === 'delete' ? old : msg.tag === 'update' ? (old ?? msg.new) : msg.new;
     const rowId = (source?.id as string | undefined) ?? null;
     if (rowId === null) return null;
+    const oldRefs = old ? Object.fromEntries(shape.refs.map((c) => [c, old[c] ?? null])) : null;
+    const keepsOld = msg.tag === 'delete' && old;
     return {
       at: ctx.at,
       table: msg.relation.name,
@@ -78,8 +113,9 @@ export class ChangeDecoder {
       originUser: ctx.originUser,
       originTxnSeq: null,
       echo: false,
-      oldRefs: old ? Object.fromEntries(shape.refs.map((c) => [c, old[c] ?? null])) : null,
-      oldRow: msg.tag === 'delete' && old ? this.typed(shape, old) : null,
+      oldRefs,
+      oldRow: keepsOld ? this.typed(shape, old) : null,
+      bytes: ITEM_BYTES + valuesBytes(oldRefs) + (keepsOld ? valuesBytes(old) : 0),
     };
   }
 
@@ -87,7 +123,7 @@ export class ChangeDecoder {
   message(ctx: TxnContext, msg: Pgoutput.MessageMessage): CapturedRow[] {
     if (msg.prefix !== CAPTURE_MESSAGE_PREFIX) return [];
     const body = JSON.parse(Buffer.from(msg.content).toString('utf8')) as CaptureMessage;
-    const base = { at: ctx.at, oldRefs: null, oldRow: null };
+    const base = { at: ctx.at, oldRefs: null, oldRow: null, bytes: ITEM_BYTES };
     switch (body.kind) {
       case 'origin':
         ctx.originClient = body.client;

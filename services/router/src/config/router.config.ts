@@ -65,6 +65,13 @@ export const routerConfigSpec = {
     min: 1,
     max: 100_000,
   }),
+  captureBatchBytes: int('CAPTURE_BATCH_BYTES', {
+    description:
+      'bytes of captured rows (old values of deletes, mostly) the capture holds before it writes them (16384-268435456)',
+    default: 8 * 1024 * 1024,
+    min: 16 * 1024,
+    max: 256 * 1024 * 1024,
+  }),
   captureFlushMs: int('CAPTURE_FLUSH_MS', {
     description: 'milliseconds the capture gathers further transactions before it writes what it holds',
     default: 5,
