@@ -141,6 +141,7 @@ async function modelFor(apiVersion, kind) {
 async function checkKubernetes(root) {
   const YAML = require('yaml');
   const problems = [];
+  const composeOptions = composeNodeOptions();
   const dirs = kustomizeDirs(root);
   if (dirs.length < 3)
     problems.push(`expected a base and dev and prod overlays under ${relative(repoRoot, root)}`);
@@ -171,14 +172,54 @@ async function checkKubernetes(root) {
         problems.push(`${id}: ${error.message.split('\n').slice(0, 5).join('; ')}`);
       }
     }
-    problems.push(...kubernetesRules(docs).map((p) => `${where}: ${p}`));
+    problems.push(...kubernetesRules(docs, composeOptions).map((p) => `${where}: ${p}`));
   }
   return { summary: `${dirs.length} kustomizations, ${objects} objects`, problems };
 }
 
-/** What every rendering must keep, whatever an overlay changes. */
-function kubernetesRules(docs) {
+/** NODE_OPTIONS of each service in docker-compose.yml (the V8 heap caps). */
+function composeNodeOptions() {
+  const YAML = require('yaml');
+  const doc = YAML.parse(readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true });
+  return Object.fromEntries(SERVICES.map((name) => [name, doc.services?.[name]?.environment?.NODE_OPTIONS]));
+}
+
+const MEMORY_UNITS = { Ki: 1 / 1024, Mi: 1, Gi: 1024 };
+
+/**
+ * Each service's NODE_OPTIONS is the one compose gives it (the bench runs the services with
+ * compose's), and a V8 heap cap leaves room under the container's memory limit.
+ */
+function nodeOptionsRules(deployments, composeOptions) {
   const problems = [];
+  for (const name of SERVICES) {
+    const deployment = deployments.find((d) => d.metadata.name === name);
+    const container = deployment?.spec.template.spec.containers.find((c) => c.name === name);
+    if (!container) continue;
+    const value = (container.env || []).find((e) => e.name === 'NODE_OPTIONS')?.value;
+    if ((value ?? '') !== (composeOptions[name] ?? ''))
+      problems.push(
+        `Deployment/${name}: NODE_OPTIONS is '${value ?? ''}' but docker-compose.yml gives '${composeOptions[name] ?? ''}'`,
+      );
+    const heap = /--max-old-space-size=(\d+)/.exec(value ?? '');
+    const limit = /^(\d+)(Ki|Mi|Gi)$/.exec(container.resources?.limits?.memory ?? '');
+    if (heap && limit && Number(heap[1]) * 2 > Number(limit[1]) * MEMORY_UNITS[limit[2]])
+      problems.push(
+        `Deployment/${name}: a V8 heap of ${heap[1]} MiB needs a memory limit of at least twice that, found ${limit[0]}`,
+      );
+  }
+  return problems;
+}
+
+/** What every rendering must keep, whatever an overlay changes. */
+function kubernetesRules(docs, composeOptions) {
+  const problems = [];
+  problems.push(
+    ...nodeOptionsRules(
+      docs.filter((d) => d.kind === 'Deployment'),
+      composeOptions,
+    ),
+  );
   const byKind = (kind) => docs.filter((d) => d.kind === kind);
   const workloads = [...byKind('Deployment'), ...byKind('Job')];
   for (const workload of workloads) {

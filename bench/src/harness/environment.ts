@@ -10,13 +10,19 @@ import {
   isContainerRuntimeReachable,
   needsContainerRuntime,
   planServices,
+  SERVER_SERVICES,
   startStack,
   uniquePrefix,
+  type ServerService,
   type Stack,
   type TestDatabase,
   type TestServices,
 } from '@outpost/test-support';
+import { deployedNodeOptions } from './deployed-env';
 import { startS3rverChild, type S3rverChild } from './s3rver-child';
+
+/** The checkout the bench runs from (bench/dist/harness/ -> the repository root). */
+const repoRoot = resolve(__dirname, '..', '..', '..');
 
 export interface BenchStack {
   stack: Stack;
@@ -60,16 +66,21 @@ export class BenchEnvironment {
     await this.backing();
     const prefix = uniquePrefix(`bench-${label}`);
     const logDir = mkdtempSync(join(tmpdir(), `outpost-bench-${label}-`));
-    const profiling: Record<string, string> = this.opts.cpuProfDir
-      ? {
-          NODE_OPTIONS: `--require ${join(__dirname, 'cpu-profile-preload.js')}`,
-          BENCH_CPU_PROF_DIR: resolve(this.opts.cpuProfDir, label),
-        }
-      : {};
+    const profiling = this.opts.cpuProfDir
+      ? `--require ${join(__dirname, 'cpu-profile-preload.js')}`
+      : undefined;
+    // Each service runs with the NODE_OPTIONS it is deployed with (heap caps), the profiler added.
+    const deployed = deployedNodeOptions(repoRoot);
+    const serviceEnv: Partial<Record<ServerService, Record<string, string>>> = {};
+    for (const service of SERVER_SERVICES) {
+      const options = [deployed[service], profiling].filter((o) => o !== undefined).join(' ');
+      if (options !== '') serviceEnv[service] = { NODE_OPTIONS: options };
+    }
     const stack = await startStack({
       queuePrefix: prefix,
       bucketPrefix: prefix,
-      env: { ...profiling, ...env },
+      env: this.opts.cpuProfDir ? { BENCH_CPU_PROF_DIR: resolve(this.opts.cpuProfDir, label), ...env } : env,
+      serviceEnv,
       logDir,
       stopTimeoutMs: 20_000,
     });

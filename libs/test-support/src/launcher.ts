@@ -35,6 +35,8 @@ export interface LaunchConfig {
   services?: readonly ServerService[];
   /** Extra environment for every service, applied last. */
   env?: Record<string, string>;
+  /** Extra environment for some services (their replicas too), on top of `env`. */
+  serviceEnv?: Partial<Record<ServerService, Record<string, string>>>;
   /** Where `<service>.log` files go. */
   logDir: string;
   /** How long one service may take to answer /healthz with 200; default 60 s. */
@@ -128,7 +130,7 @@ export async function launchStack(config: LaunchConfig): Promise<Stack> {
     spawnService({
       repoRoot: config.repoRoot,
       name,
-      env: { ...commonEnv, ...portEnv(name, ports), ...env },
+      env: { ...commonEnv, ...config.serviceEnv?.[name], ...portEnv(name, ports), ...env },
       logFile: file,
       stopTimeoutMs: config.stopTimeoutMs,
       onOutput: config.onOutput && ((line) => config.onOutput?.(name, line)),

@@ -26,6 +26,8 @@ export interface StartStackOptions {
   services?: readonly ServerService[];
   /** Extra environment for every service. */
   env?: Record<string, string>;
+  /** Extra environment for some services, on top of `env`. */
+  serviceEnv?: LaunchConfig['serviceEnv'];
   /** Fixed ports; default free loopback ports. */
   ports?: Partial<StackPorts>;
   /** Where the `<service>.log` files go; default a new temp directory. */
@@ -62,6 +64,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
       ports: { gateway, admin, inboxStore, registryHealth, applierHealth, routerHealth, ...options.ports },
       services: options.services,
       env: options.env,
+      serviceEnv: options.serviceEnv,
       logDir: options.logDir ?? mkdtempSync(join(tmpdir(), 'outpost-stack-')),
       readyTimeoutMs: options.readyTimeoutMs,
       stopTimeoutMs: options.stopTimeoutMs,
