@@ -15,6 +15,8 @@ export interface ExtractResult {
   /** Log seq of the snapshot: routing resumes after it. */
   snapshotSeq: number;
   bytes: number;
+  /** Where the time went, in ms: counting the rows, writing and storing the file, the holdings. */
+  phases: { count: number; file: number; holdings: number };
 }
 
 interface Snapshot {
@@ -92,8 +94,10 @@ export class ExtractService {
                 (SELECT txn_seq FROM sync_apply_position WHERE client = $1) AS applied`,
         [client.name],
       );
+      const started = Date.now();
       const [count] = await reader.query<{ n: number }>(this.countSql, [client.userLogin]);
       const rows = count.n;
+      const phases = { count: Date.now() - started, file: 0, holdings: 0 };
       const spec = {
         client: client.name,
         epoch,
@@ -104,10 +108,13 @@ export class ExtractService {
         count: rows + 1,
       };
       const stop = { requested: false };
-      const upload = this.outbox.writeWith(spec, (writer) => this.fill(writer, conn, client, snap, stop));
+      const fileStarted = Date.now();
+      const upload = this.outbox
+        .writeWith(spec, (writer) => this.fill(writer, conn, client, snap, stop))
+        .finally(() => (phases.file = Date.now() - fileStarted));
       upload.catch(() => undefined);
       try {
-        await this.commit(client, snap, epoch, async () => ({
+        await this.commit(client, snap, epoch, phases, async () => ({
           ...spec,
           ...(await upload),
           txnCount: rows + 1,
@@ -120,7 +127,7 @@ export class ExtractService {
       }
       const written = await upload;
       await reader.query('COMMIT');
-      return { epoch, rows, snapshotSeq: snap.max_seq, bytes: written.size };
+      return { epoch, rows, snapshotSeq: snap.max_seq, bytes: written.size, phases };
     } catch (err) {
       await conn.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -182,12 +189,15 @@ export class ExtractService {
     client: RouteClient,
     snap: Snapshot,
     epoch: number,
+    phases: { holdings: number },
     stored: () => Promise<Omit<OutboundFileRecord, 'client' | 'epoch' | 'kind'>>,
   ): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query(`SET TRANSACTION SNAPSHOT '${snap.snapshot.replace(/'/g, "''")}'`);
       await tx.query('DELETE FROM sync_route_holding WHERE client = $1', [client.name]);
+      const holdingsStarted = Date.now();
       for (const table of this.tables) await tx.query(table.holdSql, [client.userLogin, client.name]);
+      phases.holdings = Date.now() - holdingsStarted;
       const file = await stored();
       await tx.query(
         `INSERT INTO sync_route_state (client, epoch, from_seq, next_file_seq, extracted_at, schema_version)
