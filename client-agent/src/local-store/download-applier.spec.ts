@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { DX_FORMAT, DX_VERSION, DxHeader, DxTransaction, readDxFile, writeDxFile } from '@outpost/dx-format';
+import { DxHeader, DxTransaction, readDxFile, uploadHeaderFor, writeDxFile } from '@outpost/dx-format';
 import { agentPaths } from '../config/agent-config';
 import { Outbox } from '../outbox/outbox';
 import { ACCOUNT_A, ACCOUNT_B, ACCOUNT_C, makeClientFolder } from '../testing/fixtures';
@@ -40,24 +40,24 @@ describe('download apply', () => {
   beforeEach(() => (folder = makeClientFolder()));
   afterEach(() => folder.cleanup());
 
+  const headerOf = (
+    fileSeq: number,
+    txs: DxTransaction[],
+    opts: { kind?: 'changes' | 'extract'; epoch?: number },
+  ): DxHeader =>
+    uploadHeaderFor('laptop-1', fileSeq, txs, {
+      direction: 'download',
+      createdAt: AT,
+      kind: opts.kind ?? 'changes',
+      epoch: opts.epoch ?? 1,
+    });
+
   async function apply(
     fileSeq: number,
     txs: DxTransaction[],
     opts: { kind?: 'changes' | 'extract'; epoch?: number } = {},
   ) {
-    const header: DxHeader = {
-      format: DX_FORMAT,
-      version: DX_VERSION,
-      client: 'laptop-1',
-      fileSeq,
-      direction: 'download',
-      firstSeq: txs.length ? txs[0].seq : 0,
-      lastSeq: txs.length ? txs[txs.length - 1].seq : 0,
-      count: txs.length,
-      createdAt: AT,
-      kind: opts.kind ?? 'changes',
-      epoch: opts.epoch ?? 1,
-    };
+    const header = headerOf(fileSeq, txs, opts);
     const file = path.join(folder.cfg.dir, `download-${++fileNo}.dx`);
     await writeDxFile(file, header, txs);
     const reader = readDxFile(file);
@@ -175,19 +175,7 @@ describe('download apply', () => {
     expect(before.length).toBeGreaterThan(0);
     const during: unknown[][] = [];
     const txs = [upsert(50, ACCOUNT_A, 'Snapshot A', 7), upsert(51, ACCOUNT_B, 'Snapshot B', 7)];
-    const header: DxHeader = {
-      format: DX_FORMAT,
-      version: DX_VERSION,
-      client: 'laptop-1',
-      fileSeq: 1,
-      direction: 'download',
-      firstSeq: 50,
-      lastSeq: 51,
-      count: 2,
-      createdAt: AT,
-      kind: 'extract',
-      epoch: 2,
-    };
+    const header = headerOf(1, txs, { kind: 'extract', epoch: 2 });
     function* batches() {
       yield [txs[0]];
       during.push(indexes());

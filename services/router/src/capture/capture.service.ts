@@ -6,7 +6,7 @@ import type { RouterConfig } from '../config/router.config';
 import { RouterDatabase } from '../database/router-database';
 import { ROUTER_CONFIG } from '../router.tokens';
 import { CaptureRepository } from './capture.repository';
-import { ChangeDecoder, messageBytes, type CapturedRow, type TxnContext } from './change-decoder';
+import { ChangeDecoder, type CapturedRow, type TxnContext } from './change-decoder';
 import { lsnText, lsnValue } from './lsn';
 
 type Item = { kind: 'data'; msg: Pgoutput.Message; bytes: number } | { kind: 'heartbeat'; lsn: string };
@@ -169,7 +169,7 @@ export class CaptureService {
     });
     keepText(plugin);
     stream.on('data', (_lsn: string, msg: Pgoutput.Message) =>
-      this.enqueue({ kind: 'data', msg, bytes: wireBytes.get(msg) ?? messageBytes(msg) }),
+      this.enqueue({ kind: 'data', msg, bytes: wireBytes.get(msg) ?? 0 }),
     );
     stream.on('heartbeat', (lsn: string) => this.enqueue({ kind: 'heartbeat', lsn }));
     stream.on('error', (err: Error) => {
@@ -420,7 +420,8 @@ function keepText(plugin: PgoutputPlugin): void {
 }
 
 /**
- * Each decoded message's size on the wire: its values are that text, so it is what the message
- * holds in memory, known without walking them (which cost more than a second per million rows).
+ * Each decoded message's size on the wire (recorded by keepText, which parses every message): its
+ * values are that text, so it is what the message holds in memory, known without walking them
+ * (which cost more than a second per million rows).
  */
 const wireBytes = new WeakMap<object, number>();

@@ -25,7 +25,7 @@ export interface CapturedRow {
   bytes: number;
 }
 
-/** Fixed cost counted for each held row or message besides its values. */
+/** Fixed cost counted for each held row besides its values. */
 const ITEM_BYTES = 100;
 
 /** Text length of a decoded row's values (pgoutput's text is kept, so values are strings). */
@@ -33,27 +33,6 @@ function valuesBytes(row: Record<string, unknown> | null | undefined): number {
   let bytes = 0;
   if (row) for (const value of Object.values(row)) bytes += typeof value === 'string' ? value.length : 8;
   return bytes;
-}
-
-/** Roughly what a decoded stream message holds in memory until it is handled. */
-export function messageBytes(msg: Pgoutput.Message): number {
-  switch (msg.tag) {
-    case 'insert':
-      return ITEM_BYTES + valuesBytes(msg.new);
-    case 'update':
-      return ITEM_BYTES + valuesBytes(msg.new) + valuesBytes(msg.old) + valuesBytes(msg.key);
-    case 'delete':
-      return ITEM_BYTES + valuesBytes(msg.old) + valuesBytes(msg.key);
-    case 'message':
-      return ITEM_BYTES + msg.content.length;
-    case 'begin':
-    case 'commit':
-    case 'origin':
-    case 'relation':
-    case 'truncate':
-    case 'type':
-      return ITEM_BYTES;
-  }
 }
 
 interface TableShape {
