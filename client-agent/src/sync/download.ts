@@ -20,10 +20,15 @@ export interface DownloadOptions {
   crashAt?: CrashPoint;
 }
 
+/** The longest pause between two looks at the list while the router prepares an extract. */
+const EXTRACT_POLL_MAX_MS = 2000;
+
 /** Waits, by polling the list, while the router prepares this client's (re)extract. */
 async function pendingList(client: GatewayClient, opts: DownloadOptions): Promise<DownloadListResponse> {
   const started = Date.now();
-  let wait = 500;
+  // Short at first (a small extract is ready in moments), never long: a laptop that checks every
+  // 5 s waits 2.5 s on average after its extract is stored; one list query per 2 s is cheap.
+  let wait = 250;
   let list = await client.listDownloads();
   if (list.extractPending) {
     opts.progress.note(
@@ -41,7 +46,7 @@ async function pendingList(client: GatewayClient, opts: DownloadOptions): Promis
       );
     }
     await delay(Math.min(wait, opts.extractTimeoutMs - waited));
-    wait = Math.min(wait * 2, 5000);
+    wait = Math.min(wait * 2, EXTRACT_POLL_MAX_MS);
     list = await client.listDownloads();
   }
   return list;

@@ -183,7 +183,7 @@ export class RouterService {
         this.extractRetry.delete(client.name);
         this.logger.log(
           `extracted ${result.rows} rows for ${client.name} (epoch ${result.epoch}, ${result.bytes} bytes, snapshot at log seq ${result.snapshotSeq}) in ${Date.now() - started} ms: ` +
-            `counting ${result.phases.count} ms, file ${result.phases.file} ms, holdings ${result.phases.holdings} ms (beside the file)`,
+            `holdings ${result.phases.holdings} ms, then the file ${result.phases.file} ms`,
         );
       } catch (err) {
         const failures = (retry?.failures ?? 0) + 1;
