@@ -1,4 +1,4 @@
-import { ColumnValueError, dxKey, dxToPg, normalizeDx, pgToDx } from './codec';
+import { canonicalDxToPg, ColumnValueError, dxKey, dxToPg, normalizeDx, pgToDx } from './codec';
 import type { ColumnDef } from '../types';
 
 const dec: ColumnDef = { name: 'amount', type: 'decimal', precision: 6, scale: 2, nullable: true };
@@ -31,5 +31,30 @@ describe('postgres codec', () => {
   it('refuses null in a required column and a date that does not exist', () => {
     expect(() => dxToPg({ name: 'x', type: 'text' }, null)).toThrow(/not nullable/);
     expect(() => dxToPg({ name: 'd', type: 'date' }, { $date: '2023-02-29' })).toThrow(ColumnValueError);
+  });
+
+  it('turns canonical values into the same parameters as the full conversion, and converts the rest', () => {
+    const cols: Array<[ColumnDef, unknown]> = [
+      [{ name: 'id', type: 'uuid' }, 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'],
+      [{ name: 'name', type: 'text' }, 'Acme \u00e9'],
+      [{ name: 'won', type: 'boolean' }, false],
+      [int, 42],
+      [int, { $int: '9007199254740993' }],
+      [dec, { $dec: '7.5' }],
+      [{ name: 'd', type: 'date', nullable: true }, { $date: '2024-02-29' }],
+      [ts, { $ts: '2024-03-01T10:00:00.123456+02:00' }],
+      [ts, { $ts: '2024-03-01T10:00:00Z' }],
+      [{ name: 'j', type: 'json', nullable: true }, { $json: [1, { a: 'b' }] }],
+      [dec, null],
+    ];
+    for (const [col, value] of cols) {
+      const canonical = normalizeDx(col, value as never);
+      expect(canonicalDxToPg(col, canonical)).toEqual(dxToPg(col, canonical));
+    }
+    // Not canonical: a zone other than Z is still converted to UTC.
+    expect(canonicalDxToPg(ts, { $ts: '2024-03-01T10:00:00.000+02:00' })).toBe('2024-03-01T08:00:00.000Z');
+    expect(canonicalDxToPg(ts, { $ts: '2024-03-01 10:00:00.000Z' })).toBe('2024-03-01T10:00:00.000Z');
+    expect(() => canonicalDxToPg({ name: 'x', type: 'text' }, null)).toThrow(/not nullable/);
+    expect(() => canonicalDxToPg({ name: 'x', type: 'text' }, undefined)).toThrow(/not nullable/);
   });
 });

@@ -81,6 +81,63 @@ export function dxToPg(col: ColumnDef, value: DxValue | undefined): string | num
   return presentToPg(col, value);
 }
 
+/**
+ * dxToPg of a value already in its canonical form (what normalizeDx and pgToDx return): the write
+ * path's rows were checked when they were normalised, so only a null's column and a timestamp's
+ * zone are looked at again. A timestamp not in the canonical UTC form still goes through the full
+ * conversion; any other value is the parameter as it stands.
+ */
+export function canonicalDxToPg(
+  col: ColumnDef,
+  value: DxValue | undefined,
+): string | number | boolean | null {
+  if (value === null || value === undefined) return dxToPg(col, value);
+  switch (col.type) {
+    case 'uuid':
+    case 'text':
+    case 'boolean':
+      return typeof value === 'object' ? presentToPg(col, value) : value;
+    case 'integer':
+      return typeof value === 'number' ? value : presentToPg(col, value);
+    case 'decimal': {
+      const raw = (value as { $dec?: unknown }).$dec;
+      return typeof raw === 'string' ? raw : presentToPg(col, value);
+    }
+    case 'date': {
+      const raw = (value as { $date?: unknown }).$date;
+      return typeof raw === 'string' ? raw : presentToPg(col, value);
+    }
+    case 'timestamp': {
+      const raw = (value as { $ts?: unknown }).$ts;
+      return typeof raw === 'string' && isCanonicalUtc(raw) ? raw : presentToPg(col, value);
+    }
+    case 'json':
+      return presentToPg(col, value);
+  }
+}
+
+/** "YYYY-MM-DDTHH:MM:SS.fffZ" or with six fraction digits: the form utcTimestamp writes. */
+function isCanonicalUtc(raw: string): boolean {
+  const n = raw.length;
+  if ((n !== 24 && n !== 27) || raw.charCodeAt(n - 1) !== 90 /* Z */) return false;
+  for (let i = 0; i < n - 1; i++) {
+    const c = raw.charCodeAt(i);
+    const expected = CANONICAL_SEPARATORS.get(i);
+    if (expected === undefined ? c < 48 || c > 57 : c !== expected) return false;
+  }
+  return true;
+}
+
+/** Positions of the separators in the canonical UTC timestamp: - - T : : . */
+const CANONICAL_SEPARATORS = new Map([
+  [4, 45],
+  [7, 45],
+  [10, 84],
+  [13, 58],
+  [16, 58],
+  [19, 46],
+]);
+
 /** dxToPg of a value that is not null (no copy of the column to allow a null: this runs per value). */
 function presentToPg(col: ColumnDef, value: Exclude<DxValue, null>): string | number | boolean {
   const wrong = (what: string) => new ColumnValueError(col.name, `expects ${what}, got ${describe(value)}`);

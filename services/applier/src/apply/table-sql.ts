@@ -1,5 +1,6 @@
 import type { DxRow } from '@outpost/dx-format';
 import {
+  canonicalDxToPg,
   dxToPg,
   pgToDx,
   postgresColumnType,
@@ -67,10 +68,13 @@ export class TableSql {
   }
 
   upsert(rows: RowValues[]): { text: string; values: unknown[] } {
+    // The rows' values were normalised when they were resolved (or read from Postgres): canonical.
     const columns = this.cols.map((col) =>
-      rows.map((r) => dxToPg(col, col.name === CONFLICT_OF.name ? r.conflictOf : r.values[col.name])),
+      rows.map((r) =>
+        canonicalDxToPg(col, col.name === CONFLICT_OF.name ? r.conflictOf : r.values[col.name]),
+      ),
     );
-    columns.push(rows.map((r) => dxToPg(UPDATED_AT, { $ts: r.changedAt })));
+    columns.push(rows.map((r) => canonicalDxToPg(UPDATED_AT, { $ts: r.changedAt })));
     return { text: this.upsertSql, values: columns };
   }
 
