@@ -122,21 +122,14 @@ function isCanonicalUtc(raw: string): boolean {
   if ((n !== 24 && n !== 27) || raw.charCodeAt(n - 1) !== 90 /* Z */) return false;
   for (let i = 0; i < n - 1; i++) {
     const c = raw.charCodeAt(i);
-    const expected = CANONICAL_SEPARATORS.get(i);
-    if (expected === undefined ? c < 48 || c > 57 : c !== expected) return false;
+    const shape = CANONICAL_UTC.charCodeAt(i);
+    if (shape === 48 /* 0: a digit */ ? c < 48 || c > 57 : c !== shape) return false;
   }
   return true;
 }
 
-/** Positions of the separators in the canonical UTC timestamp: - - T : : . */
-const CANONICAL_SEPARATORS = new Map([
-  [4, 45],
-  [7, 45],
-  [10, 84],
-  [13, 58],
-  [16, 58],
-  [19, 46],
-]);
+/** The canonical UTC timestamp's shape without its Z: 0 is any digit, the rest stands for itself. */
+const CANONICAL_UTC = '0000-00-00T00:00:00.000000';
 
 /** dxToPg of a value that is not null (no copy of the column to allow a null: this runs per value). */
 function presentToPg(col: ColumnDef, value: Exclude<DxValue, null>): string | number | boolean {

@@ -63,11 +63,11 @@ export class ExtractService {
       return {
         name: table.name,
         rows,
+        // Both in id order: the holdings' indexes and the laptop's primary-key index then fill in
+        // order instead of at random pages, which costs less than the sort.
         holdSql: `INSERT INTO sync_route_holding (client, table_name, row_id, version)
          SELECT $2::text, '${name}', t.id, t.row_version FROM "${table.name}" t
           WHERE t.id IN (${visibility.inverseIdsSql(table.name)}) ORDER BY t.id`,
-        // In id order: the laptop's primary-key index fills in order instead of at random pages,
-        // which costs less than the sort.
         cursorSql: `SELECT ${rows.selectList} FROM "${table.name}" t
           JOIN sync_route_holding h ON h.client = $1 AND h.table_name = '${name}' AND h.row_id = t.id
           ORDER BY t.id`,
