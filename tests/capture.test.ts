@@ -32,6 +32,33 @@ describe('change capture', () => {
 
   const captured = async () => expect(await captureBarrier(db, { timeoutMs: 60_000 })).toBe(true);
 
+  it("reads a burst of the applier's messages whole: each row logged with its own origin, no restart", async () => {
+    // 3,000 transactions, each as the applier writes one: its origin message, then its row, written
+    // while the router is down. When it comes back the WAL sender sends them as fast as it can, in
+    // full socket reads, and messages wait in the capture's queue while the connection reads on.
+    await stack.kill('router');
+    const tag = randomUUID().slice(0, 8);
+    await db.query(
+      `DO $$ BEGIN
+         FOR i IN 1..3000 LOOP
+           PERFORM pg_logical_emit_message(true, 'outpost',
+             json_build_object('kind', 'origin', 'client', 'burst-' || (i % 7), 'user', 'u' || (i % 7))::text);
+           INSERT INTO account (id, name) VALUES (gen_random_uuid(), '${tag} ' || i || ' burst-' || (i % 7));
+           COMMIT;
+         END LOOP;
+       END $$`,
+    );
+    await stack.startService('router');
+    await captured();
+    const logged = await db.query(
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE split_part(a.name, ' ', 3) IS DISTINCT FROM l.origin_client)::int AS wrong
+         FROM sync_txn_log l JOIN account a ON a.id = l.row_id
+        WHERE l.table_name = 'account' AND a.name LIKE '${tag} %'`,
+    );
+    expect(logged.rows[0]).toEqual({ n: 3000, wrong: 0 });
+    expect(await restarts(stack)).toBe(0);
+  });
+
   it('loses and repeats nothing when the router is killed while it captures', async () => {
     const small: string[] = [];
     const large: string[] = [];
@@ -222,6 +249,12 @@ describe('change capture', () => {
     });
   });
 });
+
+/** The router's count of capture restarts (outpost_capture_restarts_total). */
+async function restarts(stack: Stack): Promise<number> {
+  const metrics = await (await fetch(stack.endpoints.router.metrics)).text();
+  return Number(/^outpost_capture_restarts_total(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1] ?? NaN);
+}
 
 async function logCount(db: Pool): Promise<number> {
   return Number((await db.query(`SELECT count(*) AS n FROM sync_txn_log`)).rows[0].n);

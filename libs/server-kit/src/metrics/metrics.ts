@@ -105,6 +105,11 @@ export const captureMetrics = {
     help: 'Times the capture paused its replication socket because decoded messages waiting to be handled reached 500 or 16 MiB',
     registers: [metricsRegistry],
   }),
+  restarts: new Counter({
+    name: 'outpost_capture_restarts_total',
+    help: 'Times the capture stopped on an error and read the slot again from its last confirmed position (the router log says why); nothing is lost, but Postgres decodes that WAL again',
+    registers: [metricsRegistry],
+  }),
 };
 
 /** What the router's retention removed (docs/architecture.md "Retention"). */

@@ -8,6 +8,7 @@ import { ROUTER_CONFIG } from '../router.tokens';
 import { CaptureRepository } from './capture.repository';
 import { ChangeDecoder, type CapturedRow, type TxnContext } from './change-decoder';
 import { lsnText, lsnValue } from './lsn';
+import { keepText, wireBytes } from './stream-parse';
 
 type Item = { kind: 'data'; msg: Pgoutput.Message; bytes: number } | { kind: 'heartbeat'; lsn: string };
 
@@ -194,6 +195,7 @@ export class CaptureService {
 
   private fail(err: unknown): void {
     this.failures += 1;
+    captureMetrics.restarts.inc();
     const wait = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(this.failures - 1, 10));
     this.retryAt = Date.now() + wait;
     this.logger.error(
@@ -407,21 +409,3 @@ export class CaptureService {
     for (const listener of this.listeners) listener();
   }
 }
-
-/** Column values stay Postgres text: the log stores them as text and JSON, never as JS values. */
-function keepText(plugin: PgoutputPlugin): void {
-  const parse = plugin.parse.bind(plugin);
-  plugin.parse = (buffer: Buffer) => {
-    const msg = parse(buffer);
-    if (msg.tag === 'relation') for (const col of msg.columns) col.parser = (raw: unknown) => raw;
-    wireBytes.set(msg, buffer.length);
-    return msg;
-  };
-}
-
-/**
- * Each decoded message's size on the wire (recorded by keepText, which parses every message): its
- * values are that text, so it is what the message holds in memory, known without walking them
- * (which cost more than a second per million rows).
- */
-const wireBytes = new WeakMap<object, number>();
