@@ -36,6 +36,8 @@ const QUEUE_LOW = 50;
 const QUEUE_HIGH_BYTES = 16 * 1024 * 1024;
 const QUEUE_LOW_BYTES = 4 * 1024 * 1024;
 const RETRY_BASE_MS = 500;
+/** A capture holding work that has handled nothing for this long is stalled: the keepalive says so. */
+const STALL_WARN_MS = 10_000;
 const RETRY_MAX_MS = 30_000;
 
 /**
@@ -63,6 +65,9 @@ export class CaptureService {
   private pendingBytes = 0;
   private pendingLsn: string | null = null;
   private readonly listeners: Array<() => void> = [];
+  /** When the drain last finished an item, and when a keepalive last warned of a stall. */
+  private lastProgressAt = Date.now();
+  private lastStallWarnAt = 0;
 
   constructor(
     private readonly repo: CaptureRepository,
@@ -206,6 +211,7 @@ export class CaptureService {
 
   private enqueue(item: Item): void {
     if (!this.stream) return;
+    if (item.kind === 'heartbeat') this.checkStall(item.lsn);
     this.queue.push(item);
     if (item.kind === 'data') this.queuedBytes += item.bytes;
     if ((this.queue.length >= QUEUE_HIGH || this.queuedBytes >= QUEUE_HIGH_BYTES) && !this.paused)
@@ -216,6 +222,7 @@ export class CaptureService {
   /** One drain at a time; an item queued while a drain was finishing starts the next one. */
   private kickDrain(): void {
     if (this.draining) return;
+    this.lastProgressAt = Date.now();
     this.draining = this.drain().finally(() => {
       this.draining = null;
       if (this.stream && this.queue.length > 0) this.kickDrain();
@@ -232,6 +239,7 @@ export class CaptureService {
       try {
         if (item.kind === 'heartbeat') this.heartbeat(item.lsn);
         else await this.handle(item.msg);
+        this.lastProgressAt = Date.now();
         // Nothing more has arrived: what is held goes in after a short gather, so a steady stream of
         // small application transactions costs the server a capture commit per few of them, not
         // one each. Under load the queue fills up while a batch is written: batches grow by themselves.
@@ -390,14 +398,24 @@ export class CaptureService {
    */
   private heartbeat(lsn: string): void {
     const idle = this.txn === null && this.pending.length === 0 && !this.partialInLog;
-    // A keepalive finds the capture holding work only if it stalled: say what it holds.
-    if (!idle || this.queue.length > 0 || this.paused)
-      this.logger.warn(
-        `keepalive at ${lsn} while holding work: ${this.queue.length} queued, transaction ${this.txn ? 'open' : 'none'}, ` +
-          `${this.pending.length} pending rows, partial ${this.partialInLog}, socket ${this.paused ? 'paused' : 'flowing'}, ` +
-          `draining ${this.draining !== null}`,
-      );
     this.acknowledge(idle ? lsn : null);
+  }
+
+  /**
+   * Checked as each keepalive arrives (before it waits its turn in the queue): under load keepalives
+   * come while work is held and moving; a capture that has finished nothing for a while is
+   * stalled, and says what it holds, once per interval.
+   */
+  private checkStall(lsn: string): void {
+    const now = Date.now();
+    if (this.draining === null || now - this.lastProgressAt < STALL_WARN_MS) return;
+    if (now - this.lastStallWarnAt < STALL_WARN_MS) return;
+    this.lastStallWarnAt = now;
+    this.logger.warn(
+      `capture stalled: nothing handled for ${Math.round((now - this.lastProgressAt) / 1000)} s at keepalive ${lsn}; ` +
+        `${this.queue.length} queued, transaction ${this.txn ? 'open' : 'none'}, ${this.pending.length} pending rows, ` +
+        `partial ${this.partialInLog}, socket ${this.paused ? 'paused' : 'flowing'}`,
+    );
   }
 
   private acknowledge(lsn: string | null): void {
