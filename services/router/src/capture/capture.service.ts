@@ -1,30 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
-import { CAPTURE_PROBE_PREFIX, CAPTURE_PUBLICATION, defaultCaptureSlot } from '@outpost/schema';
+import { CAPTURE_PUBLICATION, defaultCaptureSlot } from '@outpost/schema';
 import { captureMetrics } from '@outpost/server-kit';
 import type { RouterConfig } from '../config/router.config';
 import { RouterDatabase } from '../database/router-database';
 import { ROUTER_CONFIG } from '../router.tokens';
+import { CaptureBatch } from './capture-batch';
 import { CaptureRepository } from './capture.repository';
-import { ChangeDecoder, type CapturedRow, type TxnContext } from './change-decoder';
-import { lsnText, lsnValue } from './lsn';
+import { ChangeDecoder } from './change-decoder';
 import { keepText, wireBytes } from './stream-parse';
 
 type Item = { kind: 'data'; msg: Pgoutput.Message; bytes: number } | { kind: 'heartbeat'; lsn: string };
-
-interface OpenTxn {
-  ctx: TxnContext;
-  finalLsn: string;
-  /** Committed before the stored position: already in the log. */
-  skip: boolean;
-  /** Rows of this transaction a partial write already logged, still to be passed over. */
-  skipRows: number;
-  /** Rows of this transaction in the log so far (partial writes). */
-  written: number;
-  rows: CapturedRow[];
-  /** What `rows` hold in memory, roughly. */
-  bytes: number;
-}
 
 /**
  * Decoded messages held while a batch is written: the socket is paused above this many, or this
@@ -58,12 +44,8 @@ export class CaptureService {
   private paused = false;
   private failures = 0;
   private retryAt = 0;
-  private position = 0n;
-  private partialInLog = false;
-  private txn: OpenTxn | null = null;
-  private pending: CapturedRow[] = [];
-  private pendingBytes = 0;
-  private pendingLsn: string | null = null;
+  /** The log rows of the current stream. */
+  private batch: CaptureBatch | null = null;
   private readonly listeners: Array<() => void> = [];
   /** When the drain last finished an item, and when a keepalive last warned of a stall. */
   private lastProgressAt = Date.now();
@@ -140,10 +122,7 @@ export class CaptureService {
     await this.draining;
     this.queue = [];
     this.queuedBytes = 0;
-    this.txn = null;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.pendingLsn = null;
+    this.batch = null;
     this.paused = false;
   }
 
@@ -161,8 +140,6 @@ export class CaptureService {
       this.logger.warn(`replication slot ${this.slotName} was held by pid ${holder}: ended it`);
     const pos = await this.repo.position();
     if (!pos) throw new Error(`no capture position for slot ${this.slotName}`);
-    this.position = lsnValue(pos.lsn);
-    this.partialInLog = pos.partialLsn !== null;
     const partial = pos.partialLsn === null ? null : { lsn: pos.partialLsn, rows: pos.partialRows };
     const stream = new LogicalReplicationService(
       { connectionString: this.config.databaseUrl, application_name: 'outpost-capture' },
@@ -182,7 +159,15 @@ export class CaptureService {
       if (this.stream === stream) this.fail(err);
     });
     this.stream = stream;
-    this.partial = partial;
+    this.batch = new CaptureBatch(
+      this.repo,
+      this.decoder,
+      { rows: this.config.captureBatchRows, bytes: this.config.captureBatchBytes },
+      { lsn: pos.lsn, partial },
+      (lsn) => void stream.acknowledge(lsn),
+      () => this.notify(),
+      this.logger,
+    );
     stream.subscribe(plugin, this.slotName, pos.lsn).then(
       () => {
         if (this.stream === stream) this.fail(new Error('the replication stream ended'));
@@ -194,9 +179,6 @@ export class CaptureService {
     this.failures = 0;
     this.logger.log(`capturing from slot ${this.slotName} after ${pos.lsn}`);
   }
-
-  /** A transaction logged in part before a restart: its first rows are passed over once. */
-  private partial: { lsn: string; rows: number } | null = null;
 
   private fail(err: unknown): void {
     this.failures += 1;
@@ -231,14 +213,15 @@ export class CaptureService {
 
   private async drain(): Promise<void> {
     const stream = this.stream;
+    const batch = this.batch as CaptureBatch;
     while (this.queue.length > 0 && this.stream === stream) {
       const item = this.queue.shift() as Item;
       if (item.kind === 'data') this.queuedBytes -= item.bytes;
       if (this.paused && this.queue.length <= QUEUE_LOW && this.queuedBytes <= QUEUE_LOW_BYTES)
         this.socket('resume');
       try {
-        if (item.kind === 'heartbeat') this.heartbeat(item.lsn);
-        else await this.handle(item.msg);
+        if (item.kind === 'heartbeat') batch.heartbeat(item.lsn);
+        else await batch.handle(item.msg);
         this.lastProgressAt = Date.now();
         // Nothing more has arrived: what is held goes in after a short gather, so a steady stream of
         // small application transactions costs the server a capture commit per few of them, not
@@ -246,9 +229,9 @@ export class CaptureService {
         // Keepalives do not count as more to gather: Postgres 15 sends one for every transaction of
         // another database it skips, and a busy cluster would otherwise keep the batch from ever
         // being written (seen as routing waits of a minute and more).
-        if (this.onlyKeepalivesQueued() && this.txn === null && this.pendingLsn !== null) {
+        if (this.onlyKeepalivesQueued() && batch.waitingToWrite) {
           await new Promise((resolve) => setTimeout(resolve, this.config.captureFlushMs));
-          if (this.onlyKeepalivesQueued()) await this.flush();
+          if (this.onlyKeepalivesQueued() && this.stream === stream) await batch.flush();
         }
       } catch (err) {
         if (this.stream === stream) this.fail(err);
@@ -272,135 +255,6 @@ export class CaptureService {
     } else conn?.stream?.resume();
   }
 
-  private async handle(msg: Pgoutput.Message): Promise<void> {
-    switch (msg.tag) {
-      case 'begin':
-        return this.begin(msg);
-      case 'insert':
-      case 'update':
-      case 'delete':
-        if (this.txn && !this.txn.skip) await this.add([this.decoder.change(this.txn.ctx, msg)]);
-        return;
-      case 'message':
-        if (!msg.transactional) {
-          if (msg.prefix === CAPTURE_PROBE_PREFIX && msg.messageLsn) await this.probe(msg.messageLsn);
-          return;
-        }
-        if (this.txn && !this.txn.skip) await this.add(this.decoder.message(this.txn.ctx, msg));
-        return;
-      case 'commit':
-        return this.commit(msg);
-      case 'truncate':
-        this.logger.warn(
-          `TRUNCATE of ${msg.relations.map((r) => r.name).join(', ')} is not routed; re-extract the clients`,
-        );
-        return;
-      case 'relation':
-      case 'type':
-      case 'origin':
-        return;
-    }
-  }
-
-  private begin(msg: Pgoutput.MessageBegin): void {
-    const finalLsn = msg.commitLsn ?? '0/0';
-    // Compared as positions: Postgres prints "0/16B3748", the stream reader "00000000/016B3748".
-    const skipRows =
-      this.partial && lsnValue(this.partial.lsn) === lsnValue(finalLsn) ? this.partial.rows : 0;
-    this.txn = {
-      ctx: this.decoder.begin(msg),
-      finalLsn,
-      skip: lsnValue(finalLsn) < this.position,
-      skipRows,
-      written: skipRows,
-      rows: [],
-      bytes: 0,
-    };
-  }
-
-  private async add(rows: Array<CapturedRow | null>): Promise<void> {
-    const txn = this.txn as OpenTxn;
-    for (const row of rows) {
-      if (!row) continue;
-      if (txn.skipRows > 0) {
-        txn.skipRows -= 1;
-        continue;
-      }
-      txn.rows.push(row);
-      txn.bytes += row.bytes;
-    }
-    if (this.batchFull(txn.rows.length, txn.bytes)) await this.writePartial(txn);
-  }
-
-  /** A batch is written once it holds CAPTURE_BATCH_ROWS rows or CAPTURE_BATCH_BYTES of them. */
-  private batchFull(moreRows = 0, moreBytes = 0): boolean {
-    return (
-      this.pending.length + moreRows >= this.config.captureBatchRows ||
-      this.pendingBytes + moreBytes >= this.config.captureBatchBytes
-    );
-  }
-
-  private async commit(msg: Pgoutput.MessageCommit): Promise<void> {
-    const txn = this.txn;
-    this.txn = null;
-    if (!txn || txn.skip) return;
-    for (const row of txn.rows) this.pending.push(row);
-    this.pendingBytes += txn.bytes;
-    this.pendingLsn = msg.commitEndLsn;
-    this.partial = null;
-    if (this.batchFull()) await this.flush();
-  }
-
-  /** A transaction larger than a batch: its rows so far go in, with how many of it are logged. */
-  private async writePartial(txn: OpenTxn): Promise<void> {
-    const rows = [...this.pending, ...txn.rows];
-    const partial = { lsn: txn.finalLsn, rows: txn.written + txn.rows.length };
-    await this.repo.write(rows, this.pendingLsn, partial);
-    captureMetrics.writes.inc({ kind: 'partial' });
-    this.acknowledge(this.pendingLsn);
-    txn.written = partial.rows;
-    txn.rows = [];
-    txn.bytes = 0;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.pendingLsn = null;
-    this.partialInLog = true;
-    this.notify();
-  }
-
-  private async flush(): Promise<void> {
-    if (this.pending.length === 0 && !this.partialInLog) {
-      this.acknowledge(this.pendingLsn);
-      this.pendingLsn = null;
-      return;
-    }
-    const rows = this.pending;
-    await this.repo.write(rows, this.pendingLsn, null);
-    captureMetrics.writes.inc({ kind: 'whole' });
-    this.acknowledge(this.pendingLsn);
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.pendingLsn = null;
-    this.partialInLog = false;
-    if (rows.length > 0) this.notify();
-  }
-
-  /** Everything committed before the probe is in the stream before it: make it durable, say so. */
-  private async probe(lsn: string): Promise<void> {
-    await this.flush();
-    await this.repo.write([], lsn, null);
-    this.acknowledge(lsn);
-  }
-
-  /**
-   * Keepalives carry the position the server has sent up to. With nothing held in memory every
-   * change before it is in the log, so the slot may move there (its WAL can be recycled).
-   */
-  private heartbeat(lsn: string): void {
-    const idle = this.txn === null && this.pending.length === 0 && !this.partialInLog;
-    this.acknowledge(idle ? lsn : null);
-  }
-
   /**
    * Checked as each keepalive arrives (before it waits its turn in the queue): under load keepalives
    * come while work is held and moving; a capture that has finished nothing for a while is
@@ -413,14 +267,8 @@ export class CaptureService {
     this.lastStallWarnAt = now;
     this.logger.warn(
       `capture stalled: nothing handled for ${Math.round((now - this.lastProgressAt) / 1000)} s at keepalive ${lsn}; ` +
-        `${this.queue.length} queued, transaction ${this.txn ? 'open' : 'none'}, ${this.pending.length} pending rows, ` +
-        `partial ${this.partialInLog}, socket ${this.paused ? 'paused' : 'flowing'}`,
+        `${this.queue.length} queued, ${this.batch?.describe() ?? 'no batch'}, socket ${this.paused ? 'paused' : 'flowing'}`,
     );
-  }
-
-  private acknowledge(lsn: string | null): void {
-    if (lsn !== null && lsnValue(lsn) > this.position) this.position = lsnValue(lsn);
-    if (this.position > 0n) void this.stream?.acknowledge(lsnText(this.position));
   }
 
   private notify(): void {
