@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import type { CaptureStatusView } from '@outpost/contracts';
 import { captureBarrier } from '@outpost/server-db';
-import { startStack, waitFor, type Stack } from '@outpost/test-support';
+import { metricSample, startStack, waitFor, type Stack } from '@outpost/test-support';
 import { adminJson } from './support/cli';
 
 jest.setTimeout(240_000);
@@ -253,7 +253,7 @@ describe('change capture', () => {
 /** The router's count of capture restarts (outpost_capture_restarts_total). */
 async function restarts(stack: Stack): Promise<number> {
   const metrics = await (await fetch(stack.endpoints.router.metrics)).text();
-  return Number(/^outpost_capture_restarts_total(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1] ?? NaN);
+  return metricSample(metrics, 'outpost_capture_restarts_total') ?? NaN;
 }
 
 async function logCount(db: Pool): Promise<number> {

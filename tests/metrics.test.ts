@@ -1,24 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ServerService } from '@outpost/test-support';
+import { metricSample as sample, type ServerService } from '@outpost/test-support';
 import { agent } from './support/cli';
 import { exec, sync } from './support/laptops';
 import { createWorld, type World } from './support/world';
-
-/** One sample of a Prometheus text exposition: `name{labels} value`. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const have = Object.fromEntries(
-      [...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]] as const),
-    );
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(match[3]);
-  }
-  return undefined;
-}
 
 /** Every service serves Prometheus text; after a sync the counters say what happened. */
 describe('metrics', () => {

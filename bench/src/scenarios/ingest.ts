@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { connect } from 'amqplib';
 import { DxWriter, type DxTransaction, type DxValue } from '@outpost/dx-format';
+import { captureBarrier } from '@outpost/server-db';
 import type { Pool } from 'pg';
 import type { Stack } from '@outpost/test-support';
-import { waitFor } from '@outpost/test-support';
+import { metricSample, waitFor } from '@outpost/test-support';
 import { registerClient } from '../fixtures/agents';
 import { salesRows, type BenchRow } from '../fixtures/rows';
-import { captureBarrier } from '@outpost/server-db';
-import { appliedTxns, countRows, UPSERT_BATCH, upsertRows } from '../fixtures/server-rows';
+import { appliedTxns, countRows, routerCaughtUp, UPSERT_BATCH, upsertRows } from '../fixtures/server-rows';
 import { main } from '../harness/main';
 import { describeCpu, stackCpuMeter } from '../harness/proc';
 import { figure, ratioTarget, repeat, type Scenario } from '../harness/scenario';
@@ -107,21 +107,20 @@ async function caughtUp(db: Pool, lastCommitAt: number): Promise<{ capturedMs: n
   if (!(await captureBarrier(db, { timeoutMs: 300_000 })))
     throw new Error('the capture did not catch up in 300 s');
   const capturedMs = performance.now() - lastCommitAt;
-  const end = Number((await db.query(`SELECT coalesce(max(seq), 0) AS seq FROM sync_txn_log`)).rows[0].seq);
-  await waitFor(
-    async () =>
-      Number((await db.query(`SELECT last_seq FROM sync_router_watermark`)).rows[0].last_seq) >= end,
-    { timeoutMs: 300_000, intervalMs: 20, description: `the router to route the log through seq ${end}` },
-  );
+  await waitFor(() => routerCaughtUp(db), {
+    timeoutMs: 300_000,
+    intervalMs: 50,
+    description: 'the router to route every logged change',
+  });
   return { capturedMs, routedMs: performance.now() - lastCommitAt };
 }
 
 /** The router's outpost_capture_restarts_total. */
 async function captureRestarts(stack: Stack): Promise<number> {
   const metrics = await (await fetch(stack.endpoints.router.metrics)).text();
-  const m = /^outpost_capture_restarts_total(?:\{[^}]*\})? (\d+)/m.exec(metrics);
-  if (!m) throw new Error('the router does not report outpost_capture_restarts_total');
-  return Number(m[1]);
+  const restarts = metricSample(metrics, 'outpost_capture_restarts_total');
+  if (restarts === undefined) throw new Error('the router does not report outpost_capture_restarts_total');
+  return restarts;
 }
 
 /**

@@ -14,3 +14,4 @@ export * from './launcher';
 export * from './start-stack';
 export * from './local-services';
 export * from './tcp-proxy';
+export * from './metrics-text';

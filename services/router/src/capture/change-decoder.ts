@@ -101,7 +101,9 @@ export class ChangeDecoder {
   /** Applies an applier message to the transaction context; returns the log rows it stands for. */
   message(ctx: TxnContext, msg: Pgoutput.MessageMessage): CapturedRow[] {
     if (msg.prefix !== CAPTURE_MESSAGE_PREFIX) return [];
-    const body = JSON.parse(Buffer.from(msg.content).toString('utf8')) as CaptureMessage;
+    // The content is the capture's own copy (stream-parse.ts): read in place.
+    const { buffer, byteOffset, byteLength } = msg.content;
+    const body = JSON.parse(Buffer.from(buffer, byteOffset, byteLength).toString('utf8')) as CaptureMessage;
     const base = { at: ctx.at, oldRefs: null, oldRow: null, bytes: ITEM_BYTES };
     switch (body.kind) {
       case 'origin':
